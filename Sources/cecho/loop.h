@@ -1,0 +1,164 @@
+/*
+ * loop.h -- the loop's and connections' private state, shared by the core's files.
+ */
+#ifndef CE_LOOP_H
+#define CE_LOOP_H
+
+#include "cecho.h"
+#include "poller.h"
+#include "tlist.h"
+
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <sys/socket.h>
+
+/* Bytes one read asks for. Also the per-loop scratch size of the echo fast path, and the
+ * most a paused connection can hold beyond its output limit. */
+#define CE_READ_CHUNK (64 * 1024)
+/* Ready descriptors taken per poller wait; more stay ready for the next round. */
+#define CE_MAX_FIRED 512
+/* Connections accepted per listener event, so a connect storm cannot starve the
+ * established connections for a whole round (libuv and nginx cap this too). */
+#define CE_ACCEPTS_PER_EVENT 64
+/* After EMFILE/ENFILE without a spare descriptor, listeners rest this long (SwiftNIO's
+ * accept back-off) instead of spinning on a listener that stays readable. */
+#define CE_ACCEPT_BACKOFF_MS 100
+#define CE_MAX_LISTENERS 64
+/* Tables indexed by descriptor are sized by RLIMIT_NOFILE, but never beyond this. */
+#define CE_MAX_SETSIZE (1 << 20)
+
+typedef enum ce_conn_state {
+    CONN_OPEN,        /* echoing */
+    CONN_PEER_CLOSED, /* the peer sent FIN: flush what is queued, then close */
+    CONN_DRAINING,    /* graceful stop: no more reading, flush what was read */
+    CONN_LINGERING,   /* write side shut down: discard input until the peer closes */
+} ce_conn_state;
+
+typedef enum ce_close_reason {
+    CE_CLOSE_PEER,            /* the peer closed after its echo was complete */
+    CE_CLOSE_RESET,           /* ECONNRESET / EPIPE */
+    CE_CLOSE_ERROR,           /* another socket error, or no memory */
+    CE_CLOSE_IDLE_TIMEOUT,
+    CE_CLOSE_WRITE_TIMEOUT,
+    CE_CLOSE_SHUTDOWN,        /* graceful stop completed for this connection */
+    CE_CLOSE_SHUTDOWN_FORCED, /* still open at the shutdown deadline, or immediate stop */
+} ce_close_reason;
+
+typedef union ce_sockaddr {
+    struct sockaddr sa;
+    struct sockaddr_in in;
+    struct sockaddr_in6 in6;
+} ce_sockaddr;
+
+typedef struct ce_conn {
+    int fd;
+    uint8_t mask;        /* interest registered with the poller */
+    uint8_t state;       /* ce_conn_state */
+    uint8_t paused;      /* reading paused by backpressure */
+    uint64_t id;
+    ce_buf out;          /* bytes read but not yet sent; allocated only while non-empty */
+    ce_tlink idle_link;  /* in loop->idle while the idle timeout is on */
+    ce_tlink write_link; /* in loop->writes while output is queued */
+    ce_sockaddr peer;    /* kept raw: formatted only when a log line needs it */
+} ce_conn;
+
+typedef struct ce_listener {
+    int fd;
+    int mask;
+} ce_listener;
+
+/* Counters: written only by the loop thread, read by any (ce_loop_stats), so relaxed
+ * atomic loads and stores suffice and compile to plain moves. */
+typedef struct ce_counters {
+    _Atomic uint64_t accepted, active, closed;
+    _Atomic uint64_t refused_max_connections, refused_fd_setsize, refused_no_descriptors;
+    _Atomic uint64_t bytes_in, bytes_out;
+    _Atomic uint64_t backpressure_pauses, idle_timeouts, write_timeouts, shutdown_forced;
+    _Atomic uint64_t resets, errors;
+} ce_counters;
+
+#define CE_COUNT(loop, field, n)                                                              \
+    atomic_store_explicit(&(loop)->counters.field,                                            \
+                          atomic_load_explicit(&(loop)->counters.field, memory_order_relaxed) + \
+                              (uint64_t)(n),                                                  \
+                          memory_order_relaxed)
+
+#define CE_UNCOUNT(loop, field, n)                                                            \
+    atomic_store_explicit(&(loop)->counters.field,                                            \
+                          atomic_load_explicit(&(loop)->counters.field, memory_order_relaxed) - \
+                              (uint64_t)(n),                                                  \
+                          memory_order_relaxed)
+
+/* One log line a second at most for an event that can repeat at the rate of an attack. */
+typedef struct ce_ratelimit {
+    uint64_t last_ms;
+    uint64_t suppressed;
+    int used;
+} ce_ratelimit;
+
+struct ce_loop {
+    const ce_poller_ops *poller;
+    void *poller_state;
+    int setsize;            /* descriptors below this can be tracked */
+    ce_conn **conns;        /* conns[fd]: the client connection on fd, or NULL */
+    uint32_t nconns;
+    uint32_t max_connections;
+    ce_listener listeners[CE_MAX_LISTENERS];
+    size_t nlisteners;
+    int listeners_paused;   /* after EMFILE without a spare: until accept_retry_ms */
+    uint64_t accept_retry_ms;
+    int wake_read_fd, wake_write_fd; /* one eventfd on Linux, a pipe elsewhere */
+    int spare_fd;           /* held open to be given up on EMFILE; -1 when lost */
+    char *scratch;          /* CE_READ_CHUNK bytes: the fast path's read buffer */
+    ce_fired fired[CE_MAX_FIRED];
+    ce_tlist idle, writes;
+    uint64_t now_ms;        /* monotonic, read once per round */
+    uint64_t next_conn_id;
+    ce_loop_config config;
+    _Atomic int stop_request; /* 0 none, 1 graceful, 2 immediate */
+    int stopping;           /* graceful stop under way */
+    uint64_t deadline_ms;   /* of the graceful stop */
+    ce_counters counters;
+    ce_ratelimit refusal_log, exhaustion_log;
+};
+
+/* clock */
+uint64_t ce_now_ms(void);
+
+/* log.c */
+static inline int ce_log_on(const ce_loop *l, ce_log_level level) {
+    return l->config.log_fn && level >= l->config.log_level;
+}
+#if defined(__GNUC__)
+#define CE_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define CE_PRINTF(f, a)
+#endif
+void ce_logf(ce_loop *l, ce_log_level level, const ce_log_field *fields, size_t nfields,
+             const char *fmt, ...) CE_PRINTF(5, 6);
+/* A line about connection `c`: adds conn.id and peer.address to `fields`. */
+void ce_conn_logf(ce_loop *l, const ce_conn *c, ce_log_level level, const ce_log_field *fields,
+                  size_t nfields, const char *fmt, ...) CE_PRINTF(6, 7);
+/* 1 when a rate-limited line may be logged now; `*suppressed` gets how many were not. */
+int ce_ratelimit_allow(ce_ratelimit *r, uint64_t now_ms, uint64_t *suppressed);
+
+/* conn.c */
+ce_conn *ce_conn_open(ce_loop *l, int fd, const ce_sockaddr *peer);
+void ce_conn_on_event(ce_loop *l, ce_conn *c, int mask);
+void ce_conn_close(ce_loop *l, ce_conn *c, ce_close_reason reason, int err);
+/* Graceful stop for one connection: stop reading, flush, shut down writing, linger. */
+void ce_conn_begin_drain(ce_loop *l, ce_conn *c);
+const char *ce_close_reason_name(ce_close_reason reason);
+
+/* accept.c */
+void ce_accept_on_readable(ce_loop *l, ce_listener *lst);
+/* Watch (1) or stop watching (0) every listener. */
+void ce_listeners_watch(ce_loop *l, int on);
+
+/* wakeup.c */
+int ce_wakeup_open(ce_loop *l, char *err, size_t errlen);
+void ce_wakeup_signal(ce_loop *l);
+void ce_wakeup_drain(ce_loop *l);
+void ce_wakeup_close(ce_loop *l);
+
+#endif /* CE_LOOP_H */

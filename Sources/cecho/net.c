@@ -1,0 +1,196 @@
+/*
+ * net.c -- resolve, bind and listen; accept; format addresses.
+ */
+#include "cecho.h"
+#include "net.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+void ce_net_format(const struct sockaddr *sa, char *out, size_t outlen) {
+    char host[INET6_ADDRSTRLEN] = "?";
+    unsigned port = 0;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+        snprintf(out, outlen, "%s:%u", host, (unsigned)ntohs(in->sin_port));
+        return;
+    }
+    if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        port = ntohs(in6->sin6_port);
+        if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) { /* a v4 client on a dual-stack socket */
+            inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], host, sizeof host);
+            snprintf(out, outlen, "%s:%u", host, port);
+            return;
+        }
+        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+        snprintf(out, outlen, "[%s]:%u", host, port);
+        return;
+    }
+    snprintf(out, outlen, "(family %d)", (int)sa->sa_family);
+}
+
+#if !defined(SOCK_NONBLOCK) || !(defined(__linux__) || defined(__FreeBSD__) || defined(__NetBSD__) || \
+                                  defined(__OpenBSD__))
+#define CE_NEED_FCNTL_FLAGS 1
+/* Make `fd` non-blocking and close-on-exec, for platforms that cannot ask at creation. */
+static int set_nonblocking_cloexec(int fd) {
+    int fl = fcntl(fd, F_GETFL);
+    if (fl == -1 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1) return -1;
+    fl = fcntl(fd, F_GETFD);
+    if (fl == -1 || fcntl(fd, F_SETFD, fl | FD_CLOEXEC) == -1) return -1;
+    return 0;
+}
+#endif
+
+int ce_net_accept(int lfd, struct sockaddr *sa, socklen_t *salen) {
+#if defined(__linux__) || defined(__FreeBSD__) || defined(__NetBSD__) || defined(__OpenBSD__)
+    return accept4(lfd, sa, salen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+#else
+    int fd = accept(lfd, sa, salen);
+    if (fd != -1 && set_nonblocking_cloexec(fd) == -1) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+#endif
+}
+
+void ce_net_tune_connection(int fd) {
+    int one = 1;
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+#if defined(SO_NOSIGPIPE) && !defined(MSG_NOSIGNAL)
+    (void)setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
+#endif
+}
+
+/* One listening socket on `ai`, or -1 with `err` filled (errno kept). */
+static int listen_on(const struct addrinfo *ai, int v6only, int backlog, char *err, size_t errlen) {
+    char where[CE_ENDPOINT_LEN];
+    ce_net_format(ai->ai_addr, where, sizeof where);
+#ifdef SOCK_NONBLOCK
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+#else
+    int fd = socket(ai->ai_family, SOCK_STREAM, 0);
+    if (fd != -1 && set_nonblocking_cloexec(fd) == -1) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        fd = -1;
+    }
+#endif
+    if (fd == -1) {
+        snprintf(err, errlen, "socket(%s): %s", where, strerror(errno));
+        return -1;
+    }
+    int one = 1;
+    /* a restart must not fail on connections of the previous run still in TIME_WAIT */
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == -1) {
+        snprintf(err, errlen, "setsockopt(%s, SO_REUSEADDR): %s", where, strerror(errno));
+        goto fail;
+    }
+    if (ai->ai_family == AF_INET6 &&
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only) == -1) {
+        snprintf(err, errlen, "setsockopt(%s, IPV6_V6ONLY): %s", where, strerror(errno));
+        goto fail;
+    }
+    if (bind(fd, ai->ai_addr, ai->ai_addrlen) == -1) {
+        snprintf(err, errlen, "bind(%s): %s", where, strerror(errno));
+        goto fail;
+    }
+    if (listen(fd, backlog) == -1) {
+        snprintf(err, errlen, "listen(%s): %s", where, strerror(errno));
+        goto fail;
+    }
+    return fd;
+fail:;
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return -1;
+}
+
+static void set_port(struct sockaddr *sa, uint16_t port) {
+    if (sa->sa_family == AF_INET) ((struct sockaddr_in *)sa)->sin_port = htons(port);
+    if (sa->sa_family == AF_INET6) ((struct sockaddr_in6 *)sa)->sin6_port = htons(port);
+}
+
+/* 1 when an earlier entry of the list names the same address. */
+static int seen_before(const struct addrinfo *list, const struct addrinfo *ai) {
+    for (const struct addrinfo *p = list; p != ai; p = p->ai_next)
+        if (p->ai_addrlen == ai->ai_addrlen && memcmp(p->ai_addr, ai->ai_addr, ai->ai_addrlen) == 0)
+            return 1;
+    return 0;
+}
+
+int ce_net_listen_tcp(const char *host, uint16_t port, int backlog, int *fds, size_t max,
+                      size_t *count, char *err, size_t errlen) {
+    struct addrinfo hints, *list = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    char service[8];
+    snprintf(service, sizeof service, "%u", (unsigned)port);
+    *count = 0;
+    if (errlen) err[0] = '\0';
+    int rc = getaddrinfo(host, service, &hints, &list);
+    if (rc != 0) {
+        snprintf(err, errlen, "getaddrinfo(%s): %s", host, rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+        errno = EADDRNOTAVAIL;
+        return -1;
+    }
+    /* With an IPv4 address in the set, IPv6 sockets need not (and, for wildcards, must not)
+     * also take IPv4; an IPv6-only set is made dual-stack so "::" accepts IPv4 clients. */
+    int has_v4 = 0;
+    for (struct addrinfo *ai = list; ai; ai = ai->ai_next) has_v4 |= ai->ai_family == AF_INET;
+    int saved = 0;
+    for (struct addrinfo *ai = list; ai; ai = ai->ai_next) {
+        if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) || seen_before(list, ai)) continue;
+        if (*count == max) break;
+        if (port == 0 && *count > 0) set_port(ai->ai_addr, (uint16_t)ce_net_local_port(fds[0]));
+        int fd = listen_on(ai, has_v4, backlog, err, errlen);
+        if (fd == -1 && errno == EAFNOSUPPORT) continue; /* e.g. IPv6 disabled: the others serve */
+        if (fd == -1) {
+            saved = errno;
+            break;
+        }
+        fds[(*count)++] = fd;
+    }
+    freeaddrinfo(list);
+    if (saved || *count == 0) {
+        if (errlen && err[0] == '\0') snprintf(err, errlen, "getaddrinfo(%s): no IPv4 or IPv6 address", host);
+        for (size_t i = 0; i < *count; i++) close(fds[i]);
+        *count = 0;
+        errno = saved ? saved : EAFNOSUPPORT;
+        return -1;
+    }
+    return 0;
+}
+
+int ce_net_local_port(int fd) {
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1) return -1;
+    if (ss.ss_family == AF_INET) return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    if (ss.ss_family == AF_INET6) return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    return -1;
+}
+
+int ce_net_local_endpoint(int fd, char *out, size_t outlen) {
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1) return -1;
+    ce_net_format((struct sockaddr *)&ss, out, outlen);
+    return 0;
+}
