@@ -195,6 +195,12 @@ struct ConfigurationTests {
         }
     }
 
+    @Test func endlessFilesAreCutOff() {
+        #expect(throws: ConfigurationFileReader.ReadError(description: "the file is larger than 1 MiB")) {
+            try ConfigurationFileReader.contents(ofFile: "/dev/zero")
+        }
+    }
+
     @Test func missingFileThroughTheDefaultReader() {
         #expect(throws: ConfigurationError(
             kind: .configFile,

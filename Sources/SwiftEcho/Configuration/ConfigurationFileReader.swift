@@ -43,7 +43,7 @@ enum ConfigurationFileReader {
             }
             contents.append(contentsOf: chunk[..<count])
             if contents.count > maximumSize {
-                throw ReadError(description: "larger than \(maximumSize / 1024 / 1024) MiB")
+                throw ReadError(description: "the file is larger than \(maximumSize / 1024 / 1024) MiB")
             }
         }
     }
