@@ -1,0 +1,57 @@
+extension Configuration {
+    /// Every setting of the daemon, described once, in the order help lists them. The command
+    /// line, the environment and the JSON file all parse and validate through these rows.
+    ///
+    /// To add a setting: add a property (and its `init` default) to ``Configuration``, then one
+    /// row here. `.single` rows hold one value; `.repeated` rows (a `[Value]` property) collect
+    /// several. `ValueFormat.boolean` gives a bare flag such as `--udp`.
+    static let settingsTable = SettingsTable<Configuration>(
+        defaults: Configuration(),
+        environmentPrefix: "ECHO_",
+        settings: [
+            .single(
+                "host", valueName: "host",
+                .text(expectation: "a non-empty host name or address", isValid: { !$0.isEmpty }),
+                \.host,
+                help: "Address or host name to listen on. IPv6 literals such as ::1 work."),
+            .single(
+                "port", valueName: "port", .integer(in: 0...65535), \.port,
+                help: "TCP port; 0 picks a free port."),
+            .single(
+                "backend", valueName: "backend", .choice, \.backend,
+                help: "Readiness backend; auto picks epoll on Linux, kqueue on BSD/macOS,"
+                    + " poll elsewhere."),
+            .single(
+                "backlog", valueName: "count", .integer(in: 1...65535), \.backlog,
+                help: "Connections the kernel queues before they are accepted."),
+            .single(
+                "max-connections", valueName: "count", .integer(in: 1...1_000_000),
+                \.maxConnections,
+                help: "Most connections served at once."),
+            .single(
+                "output-limit", valueName: "bytes",
+                .size(in: ValueSyntax.kibibyte...ValueSyntax.gibibyte), \.outputLimit,
+                help: "Most bytes queued for one connection that reads slower than it sends."),
+            .single(
+                "write-timeout", valueName: "seconds", .seconds(in: .zero ... .seconds(86400)),
+                \.writeTimeout,
+                help: "Close a connection whose pending output makes no progress for this long;"
+                    + " 0 turns it off."),
+            .single(
+                "idle-timeout", valueName: "seconds", .seconds(in: .zero ... .seconds(86400)),
+                \.idleTimeout,
+                help: "Close a connection that sends nothing for this long; 0 turns it off."),
+            .single(
+                "shutdown-timeout", valueName: "seconds", .seconds(in: .zero ... .seconds(3600)),
+                \.shutdownTimeout,
+                help: "On SIGTERM or SIGINT, wait this long for connections to finish;"
+                    + " 0 closes them at once."),
+            .single(
+                "log-level", valueName: "level", .choice, \.logLevel,
+                help: "Least severe level logged."),
+            .single(
+                "log-format", valueName: "format", .choice, \.logFormat,
+                help: "text for people, json for log collectors (one object per line)."),
+        ]
+    )
+}

@@ -1,0 +1,60 @@
+/// Everything the echo daemon can be told, as one validated value.
+///
+/// Build one with ``CommandLineInterface/parse(arguments:environment:readFile:)`` (defaults, then
+/// the JSON file, then `ECHO_*` variables, then flags) or set the properties directly and call
+/// ``validate(availableBackends:)``. Every property here is one row of the settings table, so
+/// the command line, the environment and the file accept exactly the same values.
+public struct Configuration: Sendable, Equatable {
+    /// Address or host name to listen on (`--host`). Never empty.
+    public var host: String
+    /// TCP port to listen on (`--port`), 0...65535; 0 lets the system pick a free one.
+    public var port: Int
+    /// Readiness backend (`--backend`).
+    public var backend: Backend
+    /// Length of the kernel's queue of not-yet-accepted connections (`--backlog`), 1...65535.
+    public var backlog: Int
+    /// Most connections served at once (`--max-connections`), 1...1_000_000.
+    public var maxConnections: Int
+    /// Most bytes queued for one connection's output (`--output-limit`), 1 KiB...1 GiB.
+    public var outputLimit: Int
+    /// How long pending output may make no progress before the connection is closed
+    /// (`--write-timeout`), 0...86400 s; zero turns the limit off.
+    public var writeTimeout: Duration
+    /// How long a connection may send nothing before it is closed (`--idle-timeout`),
+    /// 0...86400 s; zero turns the limit off.
+    public var idleTimeout: Duration
+    /// How long a graceful shutdown waits for connections to drain (`--shutdown-timeout`),
+    /// 0...3600 s; zero closes them at once.
+    public var shutdownTimeout: Duration
+    /// The least severe level that is logged (`--log-level`).
+    public var logLevel: LogLevel
+    /// How log lines are written (`--log-format`).
+    public var logFormat: LogFormat
+
+    /// A configuration with the given values; every parameter defaults to the daemon's default.
+    public init(
+        host: String = "127.0.0.1",
+        port: Int = 10000,
+        backend: Backend = .auto,
+        backlog: Int = 1024,
+        maxConnections: Int = 10000,
+        outputLimit: Int = 256 * 1024,
+        writeTimeout: Duration = .seconds(60),
+        idleTimeout: Duration = .zero,
+        shutdownTimeout: Duration = .seconds(5),
+        logLevel: LogLevel = .info,
+        logFormat: LogFormat = .text
+    ) {
+        self.host = host
+        self.port = port
+        self.backend = backend
+        self.backlog = backlog
+        self.maxConnections = maxConnections
+        self.outputLimit = outputLimit
+        self.writeTimeout = writeTimeout
+        self.idleTimeout = idleTimeout
+        self.shutdownTimeout = shutdownTimeout
+        self.logLevel = logLevel
+        self.logFormat = logFormat
+    }
+}

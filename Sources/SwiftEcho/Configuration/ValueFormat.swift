@@ -1,0 +1,96 @@
+/// How one kind of value is read from text, printed back, and described when refused.
+/// The factories below are the only place that knows value syntax and ranges.
+struct ValueFormat<Value>: Sendable {
+    var kind: SettingKind
+    /// What a valid value looks like, completing "expected …".
+    var expectation: String
+    /// For choices, the accepted names, listed in help.
+    var allowedValues: [String]? = nil
+    var parse: @Sendable (String) -> Value?
+    var format: @Sendable (Value) -> String
+}
+
+extension ValueFormat where Value == Int {
+    /// A plain decimal integer within `range`.
+    static func integer(in range: ClosedRange<Int>) -> ValueFormat {
+        ValueFormat(
+            kind: .integer,
+            expectation: "an integer from \(range.lowerBound) to \(range.upperBound)",
+            parse: { text in ValueSyntax.parseInteger(text).flatMap { range.contains($0) ? $0 : nil } },
+            format: { "\($0)" }
+        )
+    }
+
+    /// A byte count within `range`, optionally with a KiB, MiB or GiB suffix.
+    static func size(in range: ClosedRange<Int>) -> ValueFormat {
+        ValueFormat(
+            kind: .size,
+            expectation: "a size in bytes from \(range.lowerBound) to \(range.upperBound)"
+                + " (suffixes KiB, MiB, GiB allowed)",
+            parse: { text in ValueSyntax.parseSize(text).flatMap { range.contains($0) ? $0 : nil } },
+            format: ValueSyntax.formatSize
+        )
+    }
+}
+
+extension ValueFormat where Value == Duration {
+    /// A number of seconds, fractions allowed, within `range`.
+    static func seconds(in range: ClosedRange<Duration>) -> ValueFormat {
+        let lower = ValueSyntax.formatSeconds(range.lowerBound)
+        let upper = ValueSyntax.formatSeconds(range.upperBound)
+        return ValueFormat(
+            kind: .duration,
+            expectation: "a number of seconds from \(lower) to \(upper) (fractions allowed)",
+            parse: { text in ValueSyntax.parseSeconds(text).flatMap { range.contains($0) ? $0 : nil } },
+            format: ValueSyntax.formatSeconds
+        )
+    }
+}
+
+extension ValueFormat where Value == String {
+    /// Free text that `isValid` accepts, described by `expectation` when it does not.
+    static func text(
+        expectation: String, isValid: @escaping @Sendable (String) -> Bool
+    ) -> ValueFormat {
+        ValueFormat(
+            kind: .string, expectation: expectation,
+            parse: { isValid($0) ? $0 : nil }, format: { $0 }
+        )
+    }
+}
+
+extension ValueFormat where Value == Bool {
+    /// On or off. A bare flag on the command line; `true`/`false` (also `1`/`0`, `yes`/`no`,
+    /// `on`/`off`, any case) in the environment and the file.
+    static var boolean: ValueFormat {
+        ValueFormat(
+            kind: .boolean, expectation: "true or false",
+            parse: { text in
+                switch text.lowercased() {
+                case "true", "1", "yes", "on": true
+                case "false", "0", "no", "off": false
+                default: nil
+                }
+            },
+            format: { $0 ? "true" : "false" }
+        )
+    }
+}
+
+extension ValueFormat where Value: RawRepresentable & CaseIterable & Sendable, Value.RawValue == String {
+    /// One of the enumeration's raw values, in any letter case (`ECHO_LOG_LEVEL=DEBUG` works).
+    static var choice: ValueFormat {
+        let cases = Array(Value.allCases)
+        let names = cases.map(\.rawValue)
+        return ValueFormat(
+            kind: .choice,
+            expectation: "one of \(names.joined(separator: ", "))",
+            allowedValues: names,
+            parse: { text in
+                let lowered = text.lowercased()
+                return cases.first { $0.rawValue == lowered }
+            },
+            format: { $0.rawValue }
+        )
+    }
+}

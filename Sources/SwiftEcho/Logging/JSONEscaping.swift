@@ -1,0 +1,33 @@
+/// JSON string escaping, shared by the JSON log format and configuration error messages.
+enum JSONEscaping {
+    /// `text` as a JSON string literal, quotes included. Quotes, backslashes and control
+    /// characters are escaped (`\n`, `\t`, … or `\u00XX`); everything else, including non-ASCII,
+    /// passes through as UTF-8, which JSON allows.
+    static func quoted(_ text: String) -> String {
+        var result = "\""
+        result.reserveCapacity(text.utf8.count + 2)
+        appendEscaped(text, to: &result)
+        result += "\""
+        return result
+    }
+
+    static func appendEscaped(_ text: String, to result: inout String) {
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": result += "\\\""
+            case "\\": result += "\\\\"
+            case "\n": result += "\\n"
+            case "\r": result += "\\r"
+            case "\t": result += "\\t"
+            case "\u{08}": result += "\\b"
+            case "\u{0C}": result += "\\f"
+            case _ where scalar.value < 0x20:
+                result += "\\u00" + hexDigits[Int(scalar.value >> 4)] + hexDigits[Int(scalar.value & 0xF)]
+            default:
+                result.unicodeScalars.append(scalar)
+            }
+        }
+    }
+
+    private static let hexDigits = "0123456789abcdef".map(String.init)
+}

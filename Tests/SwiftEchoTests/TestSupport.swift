@@ -1,0 +1,100 @@
+import Foundation
+@testable import SwiftEcho
+import Synchronization
+import Testing
+
+/// A file that the injected `readFile` cannot read.
+struct FakeReadError: Error, CustomStringConvertible {
+    var description: String { "Permission denied" }
+}
+
+/// Parses with an in-memory file system: `files` maps paths to contents; other paths fail.
+func parse(
+    _ arguments: [String], environment: [String: String] = [:], files: [String: String] = [:]
+) throws(ConfigurationError) -> Invocation {
+    try CommandLineInterface.parse(arguments: arguments, environment: environment) { path in
+        guard let contents = files[path] else { throw FakeReadError() }
+        return Array(contents.utf8)
+    }
+}
+
+/// The configuration a command line serves with; records an issue if it asks for something else.
+func configuration(
+    _ arguments: [String], environment: [String: String] = [:], files: [String: String] = [:],
+    sourceLocation: SourceLocation = #_sourceLocation
+) throws -> Configuration {
+    let invocation = try parse(arguments, environment: environment, files: files)
+    guard case .serve(let configuration) = invocation else {
+        Issue.record("expected .serve, got \(invocation)", sourceLocation: sourceLocation)
+        return Configuration()
+    }
+    return configuration
+}
+
+/// The error a command line is refused with, or nil (and an issue) if it is accepted.
+func refusal(
+    _ arguments: [String], environment: [String: String] = [:], files: [String: String] = [:],
+    sourceLocation: SourceLocation = #_sourceLocation
+) -> ConfigurationError? {
+    do {
+        let invocation = try parse(arguments, environment: environment, files: files)
+        Issue.record("expected an error, got \(invocation)", sourceLocation: sourceLocation)
+        return nil
+    } catch {
+        return error
+    }
+}
+
+/// One setting given as text, and the configuration it should produce.
+struct SettingExample: Sendable, CustomTestStringConvertible {
+    var name: String
+    var text: String
+    var expected: Configuration
+    var testDescription: String { "\(name)=\(text)" }
+
+    /// Each setting once, with a value that differs from its default.
+    static let all: [SettingExample] = [
+        SettingExample(name: "host", text: "::1", expected: Configuration(host: "::1")),
+        SettingExample(name: "port", text: "7000", expected: Configuration(port: 7000)),
+        SettingExample(name: "backend", text: "poll", expected: Configuration(backend: .poll)),
+        SettingExample(name: "backlog", text: "128", expected: Configuration(backlog: 128)),
+        SettingExample(name: "max-connections", text: "500", expected: Configuration(maxConnections: 500)),
+        SettingExample(name: "output-limit", text: "64KiB", expected: Configuration(outputLimit: 65536)),
+        SettingExample(name: "write-timeout", text: "1.5", expected: Configuration(writeTimeout: .milliseconds(1500))),
+        SettingExample(name: "idle-timeout", text: "30", expected: Configuration(idleTimeout: .seconds(30))),
+        SettingExample(name: "shutdown-timeout", text: "0.25", expected: Configuration(shutdownTimeout: .milliseconds(250))),
+        SettingExample(name: "log-level", text: "debug", expected: Configuration(logLevel: .debug)),
+        SettingExample(name: "log-format", text: "json", expected: Configuration(logFormat: .json)),
+    ]
+}
+
+/// Runs `body` on `threads` new threads that all start at the same moment, and waits for them.
+/// (`DispatchQueue.concurrentPerform` starts its workers lazily: short work may never overlap.)
+func runConcurrently(threads: Int, _ body: @escaping @Sendable (_ thread: Int) -> Void) {
+    let startingLine = StartingLine(runners: threads)
+    let finished = DispatchGroup()
+    for thread in 0..<threads {
+        finished.enter()
+        Thread {
+            startingLine.arriveAndWait()
+            body(thread)
+            finished.leave()
+        }.start()
+    }
+    finished.wait()
+}
+
+/// A one-shot barrier: every runner waits until all have arrived.
+private final class StartingLine: Sendable {
+    private let runners: Int
+    private let arrived = Atomic<Int>(0)
+
+    init(runners: Int) {
+        self.runners = runners
+    }
+
+    func arriveAndWait() {
+        arrived.add(1, ordering: .acquiringAndReleasing)
+        while arrived.load(ordering: .acquiring) < runners { sched_yield() }
+    }
+}
