@@ -93,6 +93,8 @@ public enum CommandLineInterface {
                     + " variables, then flags.",
                 "Sizes are bytes (suffixes KiB, MiB, GiB allowed); times are seconds (fractions"
                     + " allowed).",
+                "Signals: SIGTERM or SIGINT stops gracefully (a second one stops at once);"
+                    + " SIGUSR1 logs the counters.",
             ])
     }
 

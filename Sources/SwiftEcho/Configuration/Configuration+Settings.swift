@@ -40,7 +40,8 @@ extension Configuration {
             .single(
                 "idle-timeout", valueName: "seconds", .seconds(in: .zero ... .seconds(86400)),
                 \.idleTimeout,
-                help: "Close a connection that sends nothing for this long; 0 turns it off."),
+                help: "Close a connection with no byte read or written for this long;"
+                    + " 0 turns it off."),
             .single(
                 "shutdown-timeout", valueName: "seconds", .seconds(in: .zero ... .seconds(3600)),
                 \.shutdownTimeout,

@@ -20,7 +20,7 @@ public struct Configuration: Sendable, Equatable {
     /// How long pending output may make no progress before the connection is closed
     /// (`--write-timeout`), 0...86400 s; zero turns the limit off.
     public var writeTimeout: Duration
-    /// How long a connection may send nothing before it is closed (`--idle-timeout`),
+    /// How long a connection may go with no byte read or written before it is closed (`--idle-timeout`),
     /// 0...86400 s; zero turns the limit off.
     public var idleTimeout: Duration
     /// How long a graceful shutdown waits for connections to drain (`--shutdown-timeout`),

@@ -1,0 +1,109 @@
+import cecho
+
+/// The one owner of a C `ce_loop`: every unsafe call into the core's loop API lives here,
+/// so the rest of the Swift layer stays safe.
+///
+/// Thread rules come from the core: `run` on one thread; `requestStop` and `stats` from any
+/// thread while the loop exists. `EchoServer` guarantees the loop is not destroyed while
+/// another thread may still call those.
+final class CoreLoop: @unchecked Sendable {
+    private let raw: OpaquePointer
+    private let logContext: Unmanaged<CoreLogBridge>
+
+    /// The backend the core actually chose ("epoll" for `auto` on Linux).
+    let backendName: String
+
+    struct Settings {
+        var backend: String
+        var maxConnections: Int
+        var outputLimit: Int
+        var writeTimeout: Duration
+        var idleTimeout: Duration
+        var shutdownTimeout: Duration
+    }
+
+    init(settings: Settings, logger: Logger) throws(CoreError) {
+        let bridge = Unmanaged.passRetained(CoreLogBridge(logger: logger))
+        var config = ce_loop_config()
+        config.max_connections = UInt32(clamping: settings.maxConnections)
+        config.output_limit = settings.outputLimit
+        config.write_timeout_ms = settings.writeTimeout.roundedUpMilliseconds
+        config.idle_timeout_ms = settings.idleTimeout.roundedUpMilliseconds
+        config.shutdown_timeout_ms = settings.shutdownTimeout.roundedUpMilliseconds
+        config.log_level = logger.logLevel.coreLevel
+        config.log_fn = coreLogTrampoline
+        config.log_ctx = bridge.toOpaque()
+        var made: OpaquePointer?
+        let message = CoreError.capture { err, len in
+            made = settings.backend.withCString { name in
+                config.backend = name
+                return ce_loop_create(&config, err, len)
+            }
+            return made == nil ? -1 : 0
+        }
+        guard let made else {
+            bridge.release()
+            throw CoreError(message: message ?? "ce_loop_create failed")
+        }
+        raw = made
+        logContext = bridge
+        backendName = String(cString: ce_loop_backend(made))
+    }
+
+    deinit {
+        ce_loop_destroy(raw)
+        logContext.release()
+    }
+
+    /// Hands a listening descriptor to the loop, which owns it from then on.
+    func addListener(_ fd: Int32) throws(CoreError) {
+        if let message = CoreError.capture({ err, len in ce_loop_add_listener(raw, fd, err, len) }) {
+            throw CoreError(message: message)
+        }
+    }
+
+    /// Serves until stopped and drained.
+    func run() throws(CoreError) {
+        if let message = CoreError.capture({ err, len in ce_loop_run(raw, err, len) }) {
+            throw CoreError(message: message)
+        }
+    }
+
+    func requestStop(graceful: Bool) {
+        ce_loop_stop(raw, graceful ? 1 : 0)
+    }
+
+    var stats: ServerStats {
+        var snapshot = ce_stats()
+        ce_loop_stats(raw, &snapshot)
+        return ServerStats(snapshot)
+    }
+}
+
+/// A failure the C core described in its "call(args): reason" form.
+struct CoreError: Error {
+    let message: String
+
+    /// Runs `body` with an error buffer; returns the core's message when `body` returns -1.
+    static func capture(_ body: (UnsafeMutablePointer<CChar>, Int) -> Int32) -> String? {
+        withUnsafeTemporaryAllocation(of: CChar.self, capacity: 256) { buffer -> String? in
+            let base = buffer.baseAddress!
+            base.initialize(to: 0)
+            guard body(base, buffer.count) == -1 else { return nil }
+            let text = String(cString: base)
+            return text.isEmpty ? "unknown error" : text
+        }
+    }
+}
+
+extension Duration {
+    /// Whole milliseconds, rounded up so that a tiny positive timeout never turns into "off".
+    var roundedUpMilliseconds: UInt64 {
+        let (seconds, attoseconds) = components
+        guard seconds >= 0, attoseconds >= 0 else { return 0 }
+        let perMillisecond: Int64 = 1_000_000_000_000_000
+        let millis = attoseconds / perMillisecond + (attoseconds % perMillisecond == 0 ? 0 : 1)
+        let (whole, overflow) = UInt64(seconds).multipliedReportingOverflow(by: 1000)
+        return overflow ? UInt64.max : whole &+ UInt64(millis)
+    }
+}

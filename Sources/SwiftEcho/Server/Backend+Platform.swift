@@ -1,0 +1,14 @@
+import cecho
+
+extension Backend {
+    /// The backends this platform has: `auto`, `select` and `poll` everywhere, `epoll` on
+    /// Linux, `kqueue` on macOS and the BSDs.
+    public static var available: Set<Backend> {
+        Set(allCases.filter { ce_backend_available($0.rawValue) != 0 })
+    }
+
+    /// What `auto` stands for on this platform.
+    public static var platformDefault: Backend {
+        Backend(rawValue: String(cString: ce_backend_default())) ?? .poll
+    }
+}

@@ -1,0 +1,71 @@
+import cecho
+
+/// A snapshot of a server's counters since it started.
+public struct ServerStats: Sendable, Equatable {
+    /// Connections taken into service.
+    public var accepted: UInt64 = 0
+    /// Connections open now.
+    public var active: UInt64 = 0
+    /// Served connections closed, for any reason.
+    public var closed: UInt64 = 0
+    /// Connections closed at accept because `--max-connections` were open.
+    public var refusedMaxConnections: UInt64 = 0
+    /// Connections closed at accept because the select backend cannot watch their descriptor.
+    public var refusedFDSetSize: UInt64 = 0
+    /// Connections closed at accept because the process ran out of descriptors.
+    public var refusedNoDescriptors: UInt64 = 0
+    public var bytesIn: UInt64 = 0
+    public var bytesOut: UInt64 = 0
+    /// Times a connection's reading paused because its pending output passed the limit.
+    public var backpressurePauses: UInt64 = 0
+    public var idleTimeouts: UInt64 = 0
+    public var writeTimeouts: UInt64 = 0
+    /// Connections still open at the shutdown deadline (or at an immediate stop), closed.
+    public var shutdownForced: UInt64 = 0
+    /// Connections ended by the peer's reset.
+    public var resets: UInt64 = 0
+    /// Other socket and accept errors.
+    public var errors: UInt64 = 0
+
+    public init() {}
+
+    init(_ s: ce_stats) {
+        accepted = s.accepted
+        active = s.active
+        closed = s.closed
+        refusedMaxConnections = s.refused_max_connections
+        refusedFDSetSize = s.refused_fd_setsize
+        refusedNoDescriptors = s.refused_no_descriptors
+        bytesIn = s.bytes_in
+        bytesOut = s.bytes_out
+        backpressurePauses = s.backpressure_pauses
+        idleTimeouts = s.idle_timeouts
+        writeTimeouts = s.write_timeouts
+        shutdownForced = s.shutdown_forced
+        resets = s.resets
+        errors = s.errors
+    }
+
+    /// All connections refused at accept, whatever the reason.
+    public var refused: UInt64 { refusedMaxConnections + refusedFDSetSize + refusedNoDescriptors }
+
+    /// The counters as log metadata, one `key=value` each; the names are stable.
+    public var metadata: Logger.Metadata {
+        [
+            "accepted": "\(accepted)",
+            "active": "\(active)",
+            "closed": "\(closed)",
+            "refused.max_connections": "\(refusedMaxConnections)",
+            "refused.fd_setsize": "\(refusedFDSetSize)",
+            "refused.no_descriptors": "\(refusedNoDescriptors)",
+            "bytes.in": "\(bytesIn)",
+            "bytes.out": "\(bytesOut)",
+            "backpressure.pauses": "\(backpressurePauses)",
+            "timeouts.idle": "\(idleTimeouts)",
+            "timeouts.write": "\(writeTimeouts)",
+            "shutdown.forced": "\(shutdownForced)",
+            "errors.resets": "\(resets)",
+            "errors.other": "\(errors)",
+        ]
+    }
+}
