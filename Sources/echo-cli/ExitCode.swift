@@ -1,0 +1,11 @@
+/// Exit statuses from sysexits.h, the convention daemons and their supervisors share.
+enum ExitCode {
+    static let success: Int32 = 0
+    static let usage: Int32 = 64        // EX_USAGE: bad flags or values
+    static let unavailable: Int32 = 69  // EX_UNAVAILABLE: cannot bind or listen
+    static let osError: Int32 = 71      // EX_OSERR: the system refused a resource
+    static let config: Int32 = 78       // EX_CONFIG: the configuration file is unreadable or invalid
+
+    /// The status a shell reports for death by `signal`: what a second signal exits with.
+    static func interrupted(by signal: Int32) -> Int32 { 128 + signal }
+}
