@@ -1,0 +1,206 @@
+import Foundation
+import Glibc
+import Synchronization
+
+/// How a child process ended.
+enum Termination: Equatable {
+    case exited(Int32)
+    case signaled(Int32)
+}
+
+/// The built `echo-cli` binary, run as a child process the way an operator runs it. Output
+/// is collected in the background; every wait is bounded; the child is killed if a test
+/// leaves it running.
+final class Daemon: @unchecked Sendable {
+    let pid: pid_t
+    private(set) var port = 0
+    private let stderrBuffer = OutputBuffer()
+    private let stdoutBuffer = OutputBuffer()
+    private let readersDone = DispatchGroup()
+    private var termination: Termination?
+
+    /// The echo-cli next to the test bundle (both are build products of the same build).
+    static var binaryPath: String {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        let exe = n > 0 ? String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : ""
+        let dir = exe.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+        return dir + "/echo-cli"
+    }
+
+    /// Starts `echo-cli ARGUMENTS`. `shellPrefix`, when given, is bash run first in the same
+    /// process (e.g. `ulimit -n 64`), which then execs the daemon. SIGPIPE and every other
+    /// signal start at their default disposition, whatever the test runner does with them.
+    init(_ arguments: [String], environment: [String: String] = [:], shellPrefix: String? = nil) throws {
+        var argv: [String]
+        if let shellPrefix {
+            argv = ["/bin/bash", "-c", shellPrefix + "\nexec \"$0\" \"$@\"", Daemon.binaryPath] + arguments
+        } else {
+            argv = [Daemon.binaryPath] + arguments
+        }
+        var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("ECHO_") }
+        env.merge(environment) { $1 }
+        let envp = env.map { "\($0.key)=\($0.value)" }
+
+        // Socket pairs rather than pipes: they can be made close-on-exec atomically, so a
+        // daemon spawned by a parallel test never inherits (and holds open) our ends.
+        var errPipe: [Int32] = [0, 0], outPipe: [Int32] = [0, 0]
+        let kind = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
+        guard socketpair(AF_UNIX, kind, 0, &errPipe) == 0, socketpair(AF_UNIX, kind, 0, &outPipe) == 0 else {
+            throw TestClientError("socketpair failed")
+        }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var all = sigset_t(), none = sigset_t()
+        sigfillset(&all)
+        sigemptyset(&none)
+        posix_spawnattr_setsigdefault(&attributes, &all)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+
+        var child: pid_t = 0
+        let rc = withCStrings(argv) { cargv in
+            withCStrings(envp) { cenv in posix_spawn(&child, argv[0], &actions, &attributes, cargv, cenv) }
+        }
+        close(errPipe[1])
+        close(outPipe[1])
+        guard rc == 0 else {
+            close(errPipe[0])
+            close(outPipe[0])
+            throw TestClientError("posix_spawn(\(argv[0])): \(String(cString: strerror(rc)))")
+        }
+        pid = child
+        collect(errPipe[0], into: stderrBuffer)
+        collect(outPipe[0], into: stdoutBuffer)
+    }
+
+    deinit {
+        if termination == nil {
+            kill(pid, SIGKILL)
+            var status: Int32 = 0
+            waitpid(pid, &status, 0)
+        }
+    }
+
+    /// Starts the daemon and waits for its `listening on` line; `port` is then the real port.
+    static func serving(_ arguments: [String], environment: [String: String] = [:],
+                        shellPrefix: String? = nil, timeout: Double = 10) throws -> Daemon {
+        let daemon = try Daemon(["--port", "0"] + arguments, environment: environment, shellPrefix: shellPrefix)
+        guard daemon.waitForOutput(containing: "listening on", timeout: timeout) else {
+            throw TestClientError("no 'listening on' line within \(timeout) s; stderr:\n\(daemon.stderr)")
+        }
+        let line = daemon.stderr.split(separator: "\n").first { $0.contains("listening on") }!
+        let endpoint = line.split(separator: "listening on ")[1].split(separator: ",")[0]
+        daemon.port = Int(endpoint.split(separator: ":").last!)!
+        return daemon
+    }
+
+    /// Runs echo-cli to completion (for flags that exit at once) within `timeout`.
+    static func run(_ arguments: [String], environment: [String: String] = [:], timeout: Double = 10) throws
+        -> (termination: Termination, stdout: String, stderr: String)
+    {
+        let daemon = try Daemon(arguments, environment: environment)
+        guard let end = daemon.waitForExit(timeout: timeout) else {
+            throw TestClientError("echo-cli \(arguments) still running after \(timeout) s")
+        }
+        daemon.readersDone.wait()
+        return (end, daemon.stdout, daemon.stderr)
+    }
+
+    var stderr: String { stderrBuffer.text }
+    var stdout: String { stdoutBuffer.text }
+    var probe: ProcessProbe { ProcessProbe(pid: pid) }
+
+    func send(signal: Int32) { kill(pid, signal) }
+
+    /// Waits until stderr contains `text` `count` times or more.
+    func waitForOutput(containing text: String, count: Int = 1, timeout: Double) -> Bool {
+        waitUntil(timeout: timeout) { self.stderr.components(separatedBy: text).count - 1 >= count }
+    }
+
+    /// Waits for the process to end; nil if it is still running after `timeout`.
+    func waitForExit(timeout: Double) -> Termination? {
+        if let termination { return termination }
+        var status: Int32 = 0
+        let ended = waitUntil(timeout: timeout) { waitpid(self.pid, &status, WNOHANG) == self.pid }
+        guard ended else { return nil }
+        let end: Termination = status & 0x7f == 0 ? .exited((status >> 8) & 0xff) : .signaled(status & 0x7f)
+        termination = end
+        return end
+    }
+
+    /// The counters, from the `stats` line SIGUSR1 makes the daemon log.
+    func stats(timeout: Double = 5) throws -> [String: UInt64] {
+        let before = stderr.components(separatedBy: " stats").count - 1
+        send(signal: SIGUSR1)
+        guard waitForOutput(containing: " stats", count: before + 1, timeout: timeout) else {
+            throw TestClientError("no stats line within \(timeout) s; stderr:\n\(stderr)")
+        }
+        let line = stderr.split(separator: "\n").last { $0.hasSuffix(" stats") }!
+        var result: [String: UInt64] = [:]
+        for token in line.split(separator: " ") {
+            let pair = token.split(separator: "=", maxSplits: 1)
+            if pair.count == 2, let value = UInt64(pair[1]) { result[String(pair[0])] = value }
+        }
+        return result
+    }
+
+    private func collect(_ fd: Int32, into buffer: OutputBuffer) {
+        readersDone.enter()
+        let done = readersDone
+        Thread.detachNewThread {
+            var chunk = [UInt8](repeating: 0, count: 16384)
+            while true {
+                let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
+                if n > 0 {
+                    buffer.append(chunk[0..<n])
+                } else if n == -1 && errno == EINTR {
+                    continue
+                } else {
+                    break
+                }
+            }
+            close(fd)
+            done.leave()
+        }
+    }
+}
+
+/// What a child wrote to one of its streams so far.
+final class OutputBuffer: Sendable {
+    private let bytes = Mutex<[UInt8]>([])
+    func append(_ more: ArraySlice<UInt8>) { bytes.withLock { $0 += more } }
+    var text: String { bytes.withLock { String(decoding: $0, as: UTF8.self) } }
+}
+
+/// Polls `condition` every 10 ms until it holds or `timeout` seconds pass.
+@discardableResult
+func waitUntil(timeout: Double, _ condition: () -> Bool) -> Bool {
+    let deadline = monotonicSeconds() + timeout
+    while true {
+        if condition() { return true }
+        if monotonicSeconds() >= deadline { return false }
+        usleep(10_000)
+    }
+}
+
+func monotonicSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
+/// Runs `body` with `strings` as a NULL-terminated C array.
+private func withCStrings<R>(_ strings: [String], _ body: ([UnsafeMutablePointer<CChar>?]) -> R) -> R {
+    var pointers = strings.map { strdup($0) }
+    pointers.append(nil)
+    defer { pointers.forEach { free($0) } }
+    return body(pointers)
+}
