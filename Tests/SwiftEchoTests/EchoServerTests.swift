@@ -1,6 +1,5 @@
 import Glibc
 import SwiftEcho
-import Synchronization
 import Testing
 
 /// The library's server, embedded in the test process.

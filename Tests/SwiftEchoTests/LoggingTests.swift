@@ -1,6 +1,5 @@
 import Foundation
 @testable import SwiftEcho
-import Synchronization
 import Testing
 
 /// Keeps every line and record it is given, from any thread.
@@ -10,7 +9,7 @@ final class CapturingSink: LogSink {
         var record: LogRecord
     }
 
-    private let entries = Mutex<[Entry]>([])
+    private let entries = Locked<[Entry]>([])
 
     func emit(line: String, record: LogRecord) {
         entries.withLock { $0.append(Entry(line: line, record: record)) }

@@ -5,13 +5,12 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Synchronization
 
 /// Writes each line, with its newline, to standard error. Lines from several threads never
 /// interleave: every sink shares one lock, held while the whole line is written.
 public struct StandardErrorSink: LogSink {
     /// One lock for all instances, since they all write to the same descriptor.
-    private static let lock = Mutex(())
+    private static let lock = Locked(())
 
     private let fileDescriptor: Int32
 

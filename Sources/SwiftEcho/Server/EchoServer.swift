@@ -1,5 +1,4 @@
 import Dispatch
-import Synchronization
 import cecho
 
 /// A TCP echo server: every byte a client sends comes back on the same connection.
@@ -36,7 +35,7 @@ public final class EchoServer: Sendable {
         var failure: EchoServerError?
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
     private let finished = DispatchGroup()
 
     public init(configuration: Configuration, logger: Logger = Logger(label: "SwiftEcho")) {

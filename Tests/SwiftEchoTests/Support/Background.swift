@@ -1,10 +1,10 @@
 import Foundation
-import Synchronization
+@testable import SwiftEcho
 
 /// Work on a thread of its own (blocking socket calls must not sit on Swift's cooperative
 /// pool), with a bounded wait for its result.
 final class Background<Value: Sendable>: Sendable {
-    private let result = Mutex<Result<Value, any Error>?>(nil)
+    private let result = Locked<Result<Value, any Error>?>(nil)
     private let done = DispatchSemaphore(value: 0)
 
     init(_ body: @escaping @Sendable () throws -> Value) {

@@ -1,6 +1,6 @@
 import Foundation
 import Glibc
-import Synchronization
+@testable import SwiftEcho
 
 /// How a child process ended.
 enum Termination: Equatable {
@@ -40,6 +40,9 @@ final class Daemon: @unchecked Sendable {
         }
         var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("ECHO_") }
         env.merge(environment) { $1 }
+        // Under ThreadSanitizer a process sleeps a second at exit before reporting; the
+        // shutdown tests time the exit, so skip that sleep.
+        env["TSAN_OPTIONS"] = ((env["TSAN_OPTIONS"].map { $0 + " " }) ?? "") + "atexit_sleep_ms=0"
         let envp = env.map { "\($0.key)=\($0.value)" }
 
         // Socket pairs rather than pipes: they can be made close-on-exec atomically, so a
@@ -175,7 +178,7 @@ final class Daemon: @unchecked Sendable {
 
 /// What a child wrote to one of its streams so far.
 final class OutputBuffer: Sendable {
-    private let bytes = Mutex<[UInt8]>([])
+    private let bytes = Locked<[UInt8]>([])
     func append(_ more: ArraySlice<UInt8>) { bytes.withLock { $0 += more } }
     var text: String { bytes.withLock { String(decoding: $0, as: UTF8.self) } }
 }
