@@ -40,7 +40,7 @@ case .serve(let configuration):
         StandardStreams.err("Error: \(error)")
         switch error {
         case .cannotListen: exit(ExitCode.unavailable)
-        case .backendUnavailable: exit(ExitCode.usage)
+        case .backendUnavailable, .invalidConfiguration: exit(ExitCode.usage)
         case .loopFailed, .alreadyStarted: exit(ExitCode.osError)
         }
     }

@@ -130,3 +130,15 @@ let quietLogger = Logger(label: "test", logLevel: .critical, sink: CapturingSink
     server.wait()
     #expect(server.localAddresses.first?.port ?? 0 > 0)
 }
+
+/// A configuration built in code gets the same checks as a parsed one: no trap on a port
+/// that does not fit in 16 bits.
+@Test func anOutOfRangeSettingIsRefusedNotTrapped() {
+    var configuration = Configuration()
+    configuration.port = 70000
+    let server = EchoServer(configuration: configuration, logger: quietLogger)
+    #expect(throws: EchoServerError.invalidConfiguration(
+        "The value '70000' is invalid for '--port': expected an integer from 0 to 65535.")) {
+        try server.start()
+    }
+}

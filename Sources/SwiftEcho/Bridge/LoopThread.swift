@@ -4,18 +4,17 @@ import Glibc
 import Darwin
 #endif
 
-/// A plain POSIX thread for one event loop: the loop blocks in its poller, so it must not
-/// occupy a thread of Swift's cooperative pool.
-struct LoopThread: @unchecked Sendable {
-    private let handle: pthread_t
-
+/// A detached POSIX thread for one event loop: the loop blocks in its poller, so it must not
+/// occupy a thread of Swift's cooperative pool. Whoever needs to know when it ends arranges
+/// that in `body` (the server leaves a dispatch group).
+enum LoopThread {
     private final class Body {
         let run: @Sendable () -> Void
         init(_ run: @escaping @Sendable () -> Void) { self.run = run }
     }
 
-    /// Starts `body` on a new thread; nil when the system refuses one.
-    static func start(_ body: @escaping @Sendable () -> Void) -> LoopThread? {
+    /// Starts `body` on a new thread; false when the system refuses one.
+    static func start(_ body: @escaping @Sendable () -> Void) -> Bool {
         let context = Unmanaged.passRetained(Body(body)).toOpaque()
 #if canImport(Glibc)
         var handle = pthread_t()
@@ -29,17 +28,13 @@ struct LoopThread: @unchecked Sendable {
         }, context)
         guard rc == 0 else {
             Unmanaged<Body>.fromOpaque(context).release()
-            return nil
+            return false
         }
 #if canImport(Glibc)
-        return LoopThread(handle: handle)
+        pthread_detach(handle)
 #else
-        return LoopThread(handle: handle!)
+        pthread_detach(handle!)
 #endif
-    }
-
-    /// Waits for the thread to finish.
-    func join() {
-        pthread_join(handle, nil)
+        return true
     }
 }

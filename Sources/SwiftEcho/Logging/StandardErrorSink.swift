@@ -10,7 +10,7 @@ import Darwin
 /// interleave: every sink shares one lock, held while the whole line is written.
 public struct StandardErrorSink: LogSink {
     /// One lock for all instances, since they all write to the same descriptor.
-    private static let lock = Locked(())
+    private static let lock = PThreadMutex()
 
     private let fileDescriptor: Int32
 
@@ -27,7 +27,7 @@ public struct StandardErrorSink: LogSink {
     public func emit(line: String, record: LogRecord) {
         var bytes = Array(line.utf8)
         bytes.append(UInt8(ascii: "\n"))
-        Self.lock.withLock { _ in
+        Self.lock.withLock {
             writeAll(bytes)
         }
     }

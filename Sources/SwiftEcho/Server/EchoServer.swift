@@ -1,5 +1,10 @@
 import Dispatch
 import cecho
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// A TCP echo server: every byte a client sends comes back on the same connection.
 ///
@@ -48,11 +53,11 @@ public final class EchoServer: Sendable {
     public func start() throws(EchoServerError) {
         let loop = try prepare()
         finished.enter()
-        let thread = LoopThread.start { [self] in
+        let started = LoopThread.start { [self] in
             serve(loop)
             finished.leave()
         }
-        if thread == nil {
+        if !started {
             finish(loop, failure: .loopFailed("cannot create a thread for the event loop"))
             finished.leave()
             throw .loopFailed("cannot create a thread for the event loop")
@@ -129,6 +134,11 @@ public final class EchoServer: Sendable {
     private func makeLoop() throws(EchoServerError) -> (CoreLoop, [ListeningAddress]) {
         let backend = configuration.backend.rawValue
         guard ce_backend_available(backend) != 0 else { throw .backendUnavailable(backend) }
+        do {
+            try configuration.validate(availableBackends: Backend.available)
+        } catch {
+            throw .invalidConfiguration(error.message)
+        }
         let coreBackend = backend == "auto" ? String(cString: ce_backend_default()) : backend
         let settings = CoreLoop.Settings(
             backend: coreBackend,
@@ -151,10 +161,11 @@ public final class EchoServer: Sendable {
             throw .cannotListen(address: requestedAddress, reason: error.message)
         }
         let addresses = fds.compactMap(Listeners.address(of:))
-        for fd in fds {
+        for (index, fd) in fds.enumerated() {
             do {
-                try loop.addListener(fd)
+                try loop.addListener(fd)  // the loop owns fd now, even when this fails
             } catch {
+                fds[(index + 1)...].forEach { _ = close($0) }
                 throw .cannotListen(address: requestedAddress, reason: error.message)
             }
         }

@@ -4,18 +4,15 @@ import Glibc
 import Darwin
 #endif
 
-/// A value behind a pthread mutex.
-///
-/// Used instead of `Synchronization.Mutex` because on Linux that one is built on a futex
-/// ThreadSanitizer cannot see: every access under it is reported as a race, which would
-/// drown the real ones. pthread mutexes are intercepted, so TSan checks what this guards.
-/// The mutex lives in its own allocation so that its address never changes.
-final class Locked<Value>: @unchecked Sendable {
-    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
-    private var value: Value
+// Used instead of `Synchronization.Mutex` because on Linux that one is built on a futex
+// ThreadSanitizer cannot see: every access under it is reported as a race, which would drown
+// the real ones. pthread mutexes are intercepted, so TSan checks what these guard.
 
-    init(_ value: Value) {
-        self.value = value
+/// A pthread mutex in an allocation of its own, so its address never changes.
+final class PThreadMutex: @unchecked Sendable {
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+
+    init() {
         mutex = .allocate(capacity: 1)
         mutex.initialize(to: pthread_mutex_t())
         pthread_mutex_init(mutex, nil)
@@ -27,9 +24,24 @@ final class Locked<Value>: @unchecked Sendable {
         mutex.deallocate()
     }
 
-    func withLock<Result, Failure: Error>(_ body: (inout Value) throws(Failure) -> Result) throws(Failure) -> Result {
+    func withLock<Result, Failure: Error>(_ body: () throws(Failure) -> Result) throws(Failure) -> Result {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
-        return try body(&value)
+        return try body()
+    }
+}
+
+/// A value only reachable with its mutex held. (For a lock that guards no value, use
+/// `PThreadMutex`: TSan misreads accesses to an empty value.)
+final class Locked<Value>: @unchecked Sendable {
+    private let mutex = PThreadMutex()
+    private var value: Value
+
+    init(_ value: Value) {
+        self.value = value
+    }
+
+    func withLock<Result, Failure: Error>(_ body: (inout Value) throws(Failure) -> Result) throws(Failure) -> Result {
+        try mutex.withLock { () throws(Failure) -> Result in try body(&value) }
     }
 }
