@@ -240,6 +240,7 @@ void ce_loop_stats(const ce_loop *l, ce_stats *out) {
     out->refused_no_descriptors = LOAD(refused_no_descriptors);
     out->bytes_in = LOAD(bytes_in);
     out->bytes_out = LOAD(bytes_out);
+    out->partial_writes = LOAD(partial_writes);
     out->backpressure_pauses = LOAD(backpressure_pauses);
     out->idle_timeouts = LOAD(idle_timeouts);
     out->write_timeouts = LOAD(write_timeouts);

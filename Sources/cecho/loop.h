@@ -73,7 +73,7 @@ typedef struct ce_counters {
     _Atomic uint64_t accepted, active, closed;
     _Atomic uint64_t refused_max_connections, refused_fd_setsize, refused_no_descriptors;
     _Atomic uint64_t bytes_in, bytes_out;
-    _Atomic uint64_t backpressure_pauses, idle_timeouts, write_timeouts, shutdown_forced;
+    _Atomic uint64_t partial_writes, backpressure_pauses, idle_timeouts, write_timeouts, shutdown_forced;
     _Atomic uint64_t resets, errors;
 } ce_counters;
 

@@ -73,7 +73,10 @@ import Testing
         defer { unlink(path) }
         let daemon = try Daemon.serving(["--config", path])
         #expect(daemon.stderr.contains("backend poll"))
-        #expect(try TestClient(port: daemon.port).roundTrip([1]))
+        let client = try TestClient(port: daemon.port)
+        #expect(try client.roundTrip([1]))
+        client.close()
+        daemon.expectDescriptorsAtBaseline()
     }
 
     @Test func aPortInUseExitsUnavailableNamingTheAddress() throws {
@@ -106,6 +109,8 @@ import Testing
         #expect(daemon.stderr.contains("listening on [::1]:\(daemon.port)"))
         let client = try TestClient(host: "::1", port: daemon.port)
         #expect(try client.roundTrip(Payload.random(count: 3000, seed: 6)))
+        client.close()
+        daemon.expectDescriptorsAtBaseline()
     }
 
     @Test func jsonLogsAreOneObjectPerLine() throws {
@@ -129,6 +134,7 @@ import Testing
         #expect(daemon.waitForOutput(containing: "closing connection", timeout: 2))
         #expect(daemon.stderr.contains("new connection"))
         #expect(daemon.stderr.contains("reason=\"peer closed\""))
+        daemon.expectDescriptorsAtBaseline()
     }
 
     private func temporaryFile(_ contents: String) throws -> String {

@@ -10,7 +10,8 @@ import Testing
     @Test(arguments: EchoTests.backends)
     func partialWritesLoseNothing(backend: String) throws {
         let daemon = try Daemon.serving(["--backend", backend])
-        let payload = Payload.random(count: 2 << 20, seed: 1)
+        // More than the kernel's largest send buffer (tcp_wmem: 4 MiB), so sends must stall.
+        let payload = Payload.random(count: 8 << 20, seed: 1)
         let client = try TestClient(port: daemon.port, timeout: 20, receiveBuffer: 4096)
         let sender = Background {
             try client.send(payload)
@@ -24,9 +25,12 @@ import Testing
         }
         try sender.value(timeout: 20)
         let cpu = daemon.probe.cpuSeconds - cpuBefore, wall = monotonicSeconds() - start
-        #expect(echoed == payload)
+        #expect(mismatch(echoed, payload) == nil)
         #expect(try client.receiveUntilEOF().isEmpty)
+        #expect(try daemon.stats()["writes.partial"]! >= 1, "the test must make the kernel take part of a send")
         #expect(cpu < wall * 0.5, "server CPU \(cpu) s over \(wall) s: it should sleep while the client is slow")
+        client.close()
+        daemon.expectDescriptorsAtBaseline()
     }
 
     /// Item 2: a client that sends and never reads makes the server stop reading it once its
@@ -46,6 +50,9 @@ import Testing
         #expect(held <= limit + chunk, "server holds \(held) bytes for the stalled client")
         #expect(stats["backpressure.pauses"]! >= 1)
         #expect(daemon.probe.residentBytes - rssBefore < 8 << 20)
+        let cpuBefore = daemon.probe.cpuSeconds
+        usleep(500_000)
+        #expect(daemon.probe.cpuSeconds - cpuBefore < 0.2, "a paused connection must not keep the loop busy")
 
         // Nothing drains for 2 s: the write timeout closes the hog, and only the hog.
         #expect(waitUntil(timeout: 5) { (try? daemon.stats()["timeouts.write"]) == 1 })
@@ -54,6 +61,8 @@ import Testing
         #expect(report.errors.isEmpty, "sentinel: \(report.errors)")
         #expect(report.roundTrips > 20)
         #expect(report.worstLatency < 0.5, "sentinel worst round trip \(report.worstLatency) s")
+        hog.close()
+        daemon.expectDescriptorsAtBaseline()
     }
 
     /// Item 2, second half: a stalled client that starts reading before the write timeout
@@ -68,8 +77,10 @@ import Testing
         }
         sleep(1)  // the sender is stalled by now: nobody reads
         #expect(try daemon.stats()["backpressure.pauses"]! >= 1)
-        #expect(try client.receiveUntilEOF() == payload)
+        #expect(mismatch(try client.receiveUntilEOF(), payload) == nil)
         try sender.value(timeout: 20)
+        client.close()
+        daemon.expectDescriptorsAtBaseline()
     }
 
     /// Item 6: a peer that resets while the server is writing to it costs that connection
@@ -77,7 +88,6 @@ import Testing
     @Test(arguments: EchoTests.backends)
     func aResetMidWriteDoesNotKillTheServer(backend: String) throws {
         let daemon = try Daemon.serving(["--backend", backend])
-        let baseline = daemon.probe.openDescriptors
         let junk = Payload.random(count: 1 << 20, seed: 3)
         for _ in 0..<10 {
             let client = try TestClient(port: daemon.port)
@@ -91,7 +101,7 @@ import Testing
         client.close()
         let stats = try daemon.stats()
         #expect(stats["errors.resets"]! >= 1)
-        try expectDescriptorsBack(daemon, to: baseline)
+        daemon.expectDescriptorsAtBaseline()
     }
 
     /// Item 7: a peer that sends, then shuts down its write side, still receives its whole
@@ -107,7 +117,9 @@ import Testing
         }
         let echoed = try client.receiveUntilEOF()
         try sender.value(timeout: 10)
-        #expect(echoed == payload)
+        #expect(mismatch(echoed, payload) == nil)
+        client.close()
+        daemon.expectDescriptorsAtBaseline()
     }
 
     /// Item 8: with --idle-timeout, a connection with no byte read or written for that long
@@ -125,6 +137,9 @@ import Testing
         #expect(try busy.roundTrip([4]))
         #expect(monotonicSeconds() - start >= 0.5)
         #expect(try daemon.stats()["timeouts.idle"] == 1)
+        idle.close()
+        busy.close()
+        daemon.expectDescriptorsAtBaseline()
     }
 
     /// Item 8: the idle timeout is off by default.
@@ -133,6 +148,8 @@ import Testing
         let idle = try TestClient(port: daemon.port)
         #expect(idle.outcome(within: 1.5) == .nothingYet)
         #expect(try idle.roundTrip([9]))
+        idle.close()
+        daemon.expectDescriptorsAtBaseline()
     }
 }
 

@@ -9,22 +9,19 @@ import Testing
     @Test(arguments: backends, [1, 1000, 65536, 1 << 20])
     func echoesRandomBinaryPayloads(backend: String, size: Int) throws {
         let daemon = try Daemon.serving(["--backend", backend])
-        let baseline = daemon.probe.openDescriptors
         let payload = Payload.random(count: size, seed: UInt64(size))
         let echoed = try exchange(payload, port: daemon.port)
-        #expect(echoed == payload)
-        try expectDescriptorsBack(daemon, to: baseline)
+        #expect(mismatch(echoed, payload) == nil)
+        daemon.expectDescriptorsAtBaseline()
     }
 
     @Test(arguments: backends)
     func streamsSixteenMiBThrough(backend: String) throws {
         let daemon = try Daemon.serving(["--backend", backend])
-        let baseline = daemon.probe.openDescriptors
         let payload = Payload.random(count: 16 << 20, seed: 16)
         let echoed = try exchange(payload, port: daemon.port)
-        #expect(echoed.count == payload.count)
-        #expect(echoed == payload)
-        try expectDescriptorsBack(daemon, to: baseline)
+        #expect(mismatch(echoed, payload) == nil)
+        daemon.expectDescriptorsAtBaseline()
         // Backpressure keeps the server from holding the whole message at once.
         #expect(daemon.probe.peakResidentBytes < 48 << 20)
     }
@@ -32,17 +29,16 @@ import Testing
     @Test(arguments: backends)
     func servesTwoHundredClientsAtOnce(backend: String) throws {
         let daemon = try Daemon.serving(["--backend", backend])
-        let baseline = daemon.probe.openDescriptors
         let clients = try (0..<200).map { _ in try TestClient(port: daemon.port) }
         let payloads = (0..<200).map { Payload.random(count: 4096, seed: UInt64($0)) }
         for (client, payload) in zip(clients, payloads) { try client.send(payload) }
         for (client, payload) in zip(clients, payloads) {
-            #expect(try client.receive(exactly: payload.count) == payload)
+            #expect(mismatch(try client.receive(exactly: payload.count), payload) == nil)
         }
         let stats = try daemon.stats()
         #expect(stats["active"] == 200)
         clients.forEach { $0.close() }
-        try expectDescriptorsBack(daemon, to: baseline)
+        daemon.expectDescriptorsAtBaseline()
     }
 }
 
@@ -54,10 +50,4 @@ func exchange(_ payload: [UInt8], port: Int, host: String = "127.0.0.1") throws 
     try client.send(payload)
     client.shutdownWrite()
     return try reader.value(timeout: 30)
-}
-
-/// The daemon's open descriptors return to `baseline` within two seconds.
-func expectDescriptorsBack(_ daemon: Daemon, to baseline: Int, sourceLocation: SourceLocation = #_sourceLocation) throws {
-    let back = waitUntil(timeout: 2) { daemon.probe.openDescriptors == baseline }
-    #expect(back, "descriptors: \(daemon.probe.openDescriptors), baseline \(baseline)", sourceLocation: sourceLocation)
 }

@@ -19,6 +19,8 @@ import Testing
         #expect(waitUntil(timeout: 2) { (try? daemon.stats()["active"]) == 2 })
         let next = try TestClient(port: daemon.port)
         #expect(try next.roundTrip([4, 5, 6]))
+        (served + [extra, next]).forEach { $0.close() }
+        daemon.expectDescriptorsAtBaseline()
     }
 
     /// Item 4: a cap that does not fit the open-files limit is lowered, with a warning.
@@ -56,6 +58,8 @@ import Testing
         #expect(try daemon.stats()["refused.fd_setsize"] == UInt64(refused.count))
         #expect(daemon.stderr.contains("refused connection: descriptor above the select() limit FD_SETSIZE"))
         for client in served { #expect(try client.roundTrip(Payload.random(count: 5000, seed: 5))) }
+        (served + refused).forEach { $0.close() }
+        daemon.expectDescriptorsAtBaseline()
     }
 
     /// Item 5: out of descriptors (inherited ones eat the 64 allowed), the server neither
@@ -64,7 +68,6 @@ import Testing
     @Test func descriptorExhaustionNeitherSpinsNorSticks() throws {
         let hold = "ulimit -n 64\nfor i in $(seq 10 50); do eval \"exec $i</dev/null\"; done"
         let daemon = try Daemon.serving([], shellPrefix: hold)
-        let baseline = daemon.probe.openDescriptors
         var served: [TestClient] = []
         var closed = 0
         for _ in 0..<40 {
@@ -91,7 +94,7 @@ import Testing
         #expect(try fresh.roundTrip([2, 3]))
         #expect(monotonicSeconds() - start < 1)
         fresh.close()
-        try expectDescriptorsBack(daemon, to: baseline)
+        daemon.expectDescriptorsAtBaseline()
     }
 }
 

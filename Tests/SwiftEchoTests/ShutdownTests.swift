@@ -16,7 +16,7 @@ import Testing
         #expect(daemon.waitForOutput(containing: "stopping gracefully", timeout: 5))
         #expect(waitUntil(timeout: 2) { (try? TestClient(port: daemon.port, timeout: 1)) == nil },
                 "new connections are refused once the listener is closed")
-        #expect(try client.receiveUntilEOF() == payload)
+        #expect(mismatch(try client.receiveUntilEOF(), payload) == nil)
         client.close()
         #expect(daemon.waitForExit(timeout: 5) == .exited(0))
     }

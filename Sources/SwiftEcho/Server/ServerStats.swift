@@ -16,6 +16,8 @@ public struct ServerStats: Sendable, Equatable {
     public var refusedNoDescriptors: UInt64 = 0
     public var bytesIn: UInt64 = 0
     public var bytesOut: UInt64 = 0
+    /// Sends the kernel took only in part (its buffer was full); the rest was queued, in order.
+    public var partialWrites: UInt64 = 0
     /// Times a connection's reading paused because its pending output passed the limit.
     public var backpressurePauses: UInt64 = 0
     public var idleTimeouts: UInt64 = 0
@@ -38,6 +40,7 @@ public struct ServerStats: Sendable, Equatable {
         refusedNoDescriptors = s.refused_no_descriptors
         bytesIn = s.bytes_in
         bytesOut = s.bytes_out
+        partialWrites = s.partial_writes
         backpressurePauses = s.backpressure_pauses
         idleTimeouts = s.idle_timeouts
         writeTimeouts = s.write_timeouts
@@ -60,6 +63,7 @@ public struct ServerStats: Sendable, Equatable {
             "refused.no_descriptors": "\(refusedNoDescriptors)",
             "bytes.in": "\(bytesIn)",
             "bytes.out": "\(bytesOut)",
+            "writes.partial": "\(partialWrites)",
             "backpressure.pauses": "\(backpressurePauses)",
             "timeouts.idle": "\(idleTimeouts)",
             "timeouts.write": "\(writeTimeouts)",

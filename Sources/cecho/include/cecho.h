@@ -112,6 +112,7 @@ typedef struct ce_stats {
     uint64_t refused_no_descriptors;  /* closed at accept: EMFILE/ENFILE (spare descriptor) */
     uint64_t bytes_in;
     uint64_t bytes_out;
+    uint64_t partial_writes;          /* sends the kernel took only in part; the rest queued */
     uint64_t backpressure_pauses;     /* reading paused because output passed the limit */
     uint64_t idle_timeouts;
     uint64_t write_timeouts;

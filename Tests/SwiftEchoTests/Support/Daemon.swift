@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Testing
 @testable import SwiftEcho
 
 /// How a child process ended.
@@ -14,6 +15,8 @@ enum Termination: Equatable {
 final class Daemon: @unchecked Sendable {
     let pid: pid_t
     private(set) var port = 0
+    /// Open descriptors once listening: the count every end-to-end test returns to.
+    private(set) var baselineDescriptors = -1
     private let stderrBuffer = OutputBuffer()
     private let stdoutBuffer = OutputBuffer()
     private let readersDone = DispatchGroup()
@@ -84,11 +87,18 @@ final class Daemon: @unchecked Sendable {
         collect(outPipe[0], into: stdoutBuffer)
     }
 
+    /// Kills the daemon if the test left it running, then fails the test if the daemon's
+    /// stderr holds a sanitizer report (the daemon is built with the tests' sanitizer).
     deinit {
         if termination == nil {
             kill(pid, SIGKILL)
             var status: Int32 = 0
             waitpid(pid, &status, 0)
+        }
+        _ = readersDone.wait(timeout: .now() + 2)
+        let text = stderr
+        if text.contains("Sanitizer") || text.contains("runtime error:") {
+            Issue.record("echo-cli reported a sanitizer error:\n\(text)")
         }
     }
 
@@ -102,6 +112,7 @@ final class Daemon: @unchecked Sendable {
         let line = daemon.stderr.split(separator: "\n").first { $0.contains("listening on") }!
         let endpoint = line.split(separator: "listening on ")[1].split(separator: ",")[0]
         daemon.port = Int(endpoint.split(separator: ":").last!)!
+        daemon.baselineDescriptors = daemon.probe.openDescriptors
         return daemon
     }
 
@@ -137,6 +148,14 @@ final class Daemon: @unchecked Sendable {
         let end: Termination = status & 0x7f == 0 ? .exited((status >> 8) & 0xff) : .signaled(status & 0x7f)
         termination = end
         return end
+    }
+
+    /// Expects the open descriptors back at the baseline within two seconds: the test's
+    /// connections are all closed by then, and the server must have closed its ends.
+    func expectDescriptorsAtBaseline(sourceLocation: SourceLocation = #_sourceLocation) {
+        let back = waitUntil(timeout: 2) { self.probe.openDescriptors == self.baselineDescriptors }
+        #expect(back, "descriptors: \(probe.openDescriptors), baseline \(baselineDescriptors)",
+                sourceLocation: sourceLocation)
     }
 
     /// The counters, from the `stats` line SIGUSR1 makes the daemon log.

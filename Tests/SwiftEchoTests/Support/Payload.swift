@@ -30,3 +30,13 @@ enum Payload {
 func string(fromCString buffer: [CChar]) -> String {
     String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }
+
+/// Where `actual` first differs from `expected`, or nil when they are the same bytes. Tests
+/// compare payloads with this instead of `==`: on a failed `==` Swift Testing diffs the two
+/// arrays, which for megabytes takes longer than any test may.
+func mismatch(_ actual: [UInt8], _ expected: [UInt8]) -> String? {
+    if let index = (0..<min(actual.count, expected.count)).first(where: { actual[$0] != expected[$0] }) {
+        return "byte \(index) differs (\(actual.count) bytes, \(expected.count) expected)"
+    }
+    return actual.count == expected.count ? nil : "\(actual.count) bytes, \(expected.count) expected"
+}
