@@ -137,6 +137,7 @@ static int send_or_queue(ce_loop *l, ce_conn *c, const char *p, size_t n) {
     }
     if (w > 0) CE_COUNT(l, bytes_out, w);
     if ((size_t)w == n) return 0;
+    CE_COUNT(l, partial_writes, 1);
     return queue_output(l, c, p + w, n - (size_t)w);
 }
 
