@@ -136,6 +136,7 @@ static int send_or_queue(ce_loop *l, ce_conn *c, const char *p, size_t n) {
         w = 0;
     }
     if (w > 0) CE_COUNT(l, bytes_out, w);
+    if (ce_log_on(l, CE_LOG_TRACE)) ce_conn_logf(l, c, CE_LOG_TRACE, NULL, 0, "sent %zd of %zu bytes", w, n);
     if ((size_t)w == n) return 0;
     CE_COUNT(l, partial_writes, 1);
     return queue_output(l, c, p + w, n - (size_t)w);
@@ -157,8 +158,10 @@ static void on_readable(ce_loop *l, ce_conn *c) {
     int queued = ce_buf_len(&c->out) > 0;
     char *dst = l->scratch;
     if (queued) {
+        /* Below the limit (or reading would be paused) the cap leaves room for a chunk, so
+         * this fails only when memory runs out: end the connection rather than spin. */
         if (ce_buf_reserve(&c->out, CE_READ_CHUNK, output_cap(l)) == -1) {
-            (void)pause_if_full(l, c); /* cannot happen below the limit; stay safe anyway */
+            ce_conn_close(l, c, CE_CLOSE_ERROR, errno);
             return;
         }
         dst = c->out.data + c->out.end;
@@ -216,6 +219,8 @@ static void on_writable(ce_loop *l, ce_conn *c) {
         }
         ce_buf_consume(&c->out, (size_t)w);
         CE_COUNT(l, bytes_out, w);
+        if (ce_log_on(l, CE_LOG_TRACE))
+            ce_conn_logf(l, c, CE_LOG_TRACE, NULL, 0, "sent %zd queued bytes, %zu left", w, ce_buf_len(&c->out));
         touch(l, c);
         if (l->config.write_timeout_ms) ce_tlist_touch(&l->writes, &c->write_link, l->now_ms);
         if ((size_t)w < len) break; /* the kernel is full: asking again would only fail */

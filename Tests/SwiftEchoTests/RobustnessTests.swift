@@ -5,20 +5,8 @@ import Testing
 /// (Not a fuzzer; a cheap guard until the real fuzzing runs.)
 @Suite("Robustness")
 struct RobustnessTests {
-    /// SplitMix64: small, seedable, the same sequence on every run.
-    struct SeededGenerator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     @Test func randomCommandLines() {
-        var random = SeededGenerator(state: 1)
+        var random = SplitMix(seed: 1)
         let words = [
             "serve", "help", "--", "-", "-h", "--port", "--port=", "--host", "--backend", "--output-limit",
             "--write-timeout", "--config", "--log-level", "--version=x", "--prot", "-1", "0", "65535", "65536",
@@ -33,7 +21,7 @@ struct RobustnessTests {
     }
 
     @Test func randomConfigurationFiles() {
-        var random = SeededGenerator(state: 2)
+        var random = SplitMix(seed: 2)
         let pieces = Array(#"{}[],:"\ 0123456789.-+eEtruefalsnul\u{}port"output-limit"#.utf8) + [0x00, 0x0A, 0xC3, 0xA9, 0xFF]
         for _ in 0..<5000 {
             let bytes = (0..<Int.random(in: 0...40, using: &random)).map { _ in pieces.randomElement(using: &random)! }
@@ -42,7 +30,7 @@ struct RobustnessTests {
     }
 
     @Test func mutatedValidFiles() {
-        var random = SeededGenerator(state: 3)
+        var random = SplitMix(seed: 3)
         let valid = Array(#"{"port": 7000, "output-limit": "64KiB", "write-timeout": 1.5, "host": "::1", "backend": "poll"}"#.utf8)
         for _ in 0..<5000 {
             var bytes = valid

@@ -21,8 +21,8 @@ enum Payload {
     }
 }
 
-/// A small reproducible generator for tests that want variety without flakiness.
-struct SplitMix {
+/// SplitMix64: a small reproducible generator for tests that want variety without flakiness.
+struct SplitMix: RandomNumberGenerator {
     var state: UInt64
     init(seed: UInt64) { state = seed }
     mutating func next() -> UInt64 {
