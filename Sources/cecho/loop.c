@@ -47,12 +47,25 @@ ce_loop *ce_loop_create(const ce_loop_config *config, char *err, size_t errlen) 
         return NULL;
     }
     l->config = *config;
+    l->config.hooks = NULL; /* copied below: the caller's struct need not outlive the loop */
+    if (config->hooks) l->hooks = *config->hooks;
+    l->fast_echo = l->config.framing == CE_FRAMING_RAW && !l->hooks.message;
+    /* Processing stops once output reaches the limit, so it overshoots by at most one event:
+     * a read echoed whole, or one message's reply, framed. */
+    size_t overshoot = CE_READ_CHUNK;
+    if (l->config.max_message + 8 > overshoot) overshoot = l->config.max_message + 8;
+    if (l->hooks.message && l->config.max_reply + 8 > overshoot) overshoot = l->config.max_reply + 8;
+    l->output_cap = l->config.output_limit + overshoot;
+    l->input_cap = l->config.max_message + 8 + CE_READ_CHUNK;
+    pthread_mutex_init(&l->post_lock, NULL);
     l->poller = poller;
     l->setsize = table_size();
     l->max_connections = config->max_connections ? config->max_connections : 1;
     l->wake_read_fd = l->wake_write_fd = l->spare_fd = -1;
     ce_tlist_init(&l->idle);
     ce_tlist_init(&l->writes);
+    ce_tlist_init(&l->frames);
+    ce_tlist_init(&l->lingers);
     l->conns = calloc((size_t)l->setsize, sizeof *l->conns);
     l->scratch = malloc(CE_READ_CHUNK);
     if (!l->conns || !l->scratch) {
@@ -153,6 +166,9 @@ static int next_timeout(ce_loop *l) {
         NEAREST(remaining(l->now_ms, k->since_ms, l->config.idle_timeout_ms));
     if (l->config.write_timeout_ms && (k = ce_tlist_first(&l->writes)))
         NEAREST(remaining(l->now_ms, k->since_ms, l->config.write_timeout_ms));
+    if (l->config.frame_timeout_ms && (k = ce_tlist_first(&l->frames)))
+        NEAREST(remaining(l->now_ms, k->since_ms, l->config.frame_timeout_ms));
+    if ((k = ce_tlist_first(&l->lingers))) NEAREST(remaining(l->now_ms, k->since_ms, CE_LINGER_MS));
     if (l->stopping) NEAREST(remaining(l->now_ms, l->deadline_ms, 0));
     if (l->listeners_paused) NEAREST(remaining(l->now_ms, l->accept_retry_ms, 0));
 #undef NEAREST
@@ -167,6 +183,13 @@ static void expire_timers(ce_loop *l) {
     if (l->config.write_timeout_ms)
         while ((k = ce_tlist_first(&l->writes)) && remaining(l->now_ms, k->since_ms, l->config.write_timeout_ms) == 0)
             ce_conn_close(l, CE_CONTAINER_OF(k, ce_conn, write_link), CE_CLOSE_WRITE_TIMEOUT, 0);
+    if (l->config.frame_timeout_ms)
+        while ((k = ce_tlist_first(&l->frames)) && remaining(l->now_ms, k->since_ms, l->config.frame_timeout_ms) == 0)
+            ce_conn_close(l, CE_CONTAINER_OF(k, ce_conn, frame_link), CE_CLOSE_FRAME_TIMEOUT, 0);
+    while ((k = ce_tlist_first(&l->lingers)) && remaining(l->now_ms, k->since_ms, CE_LINGER_MS) == 0) {
+        ce_conn *c = CE_CONTAINER_OF(k, ce_conn, frame_link);
+        ce_conn_close(l, c, (ce_close_reason)c->close_reason, 0);
+    }
     if (l->listeners_paused && l->now_ms >= l->accept_retry_ms) {
         l->listeners_paused = 0;
         ce_listeners_watch(l, 1);
@@ -185,6 +208,7 @@ static void dispatch(ce_loop *l, int nfired) {
         }
         if (fd == l->wake_read_fd) {
             ce_wakeup_drain(l);
+            ce_posts_deliver(l);
             continue;
         }
         /* A listener, or a descriptor closed earlier in this round: check before acting. */
@@ -247,6 +271,13 @@ void ce_loop_stats(const ce_loop *l, ce_stats *out) {
     out->shutdown_forced = LOAD(shutdown_forced);
     out->resets = LOAD(resets);
     out->errors = LOAD(errors);
+    out->messages = LOAD(messages);
+    out->messages_too_large = LOAD(messages_too_large);
+    out->frame_timeouts = LOAD(frame_timeouts);
+    out->replies_too_large = LOAD(replies_too_large);
+    out->hook_errors = LOAD(hook_errors);
+    out->slow_hooks = LOAD(slow_hooks);
+    out->late_replies = LOAD(late_replies);
 #undef LOAD
 }
 
@@ -261,6 +292,9 @@ void ce_loop_destroy(ce_loop *l) {
     if (l->poller_state) l->poller->destroy(l->poller_state);
     ce_wakeup_close(l);
     if (l->spare_fd != -1) close(l->spare_fd);
+    ce_posts_free(l);
+    pthread_mutex_destroy(&l->post_lock);
+    ce_buf_free(&l->staging);
     free(l->conns);
     free(l->scratch);
     free(l);

@@ -9,6 +9,7 @@
 #include "tlist.h"
 
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <sys/socket.h>
 
@@ -20,6 +21,10 @@
 /* Connections accepted per listener event, so a connect storm cannot starve the
  * established connections for a whole round (libuv and nginx cap this too). */
 #define CE_ACCEPTS_PER_EVENT 64
+/* How long a connection closed after an error of its peer's making (a message too large, a
+ * hook that closes) may keep sending before its input stops being drained: the replies were
+ * flushed and the write side shut down, this only protects them from a reset. */
+#define CE_LINGER_MS 5000
 /* After EMFILE/ENFILE without a spare descriptor, listeners rest this long (SwiftNIO's
  * accept back-off) instead of spinning on a listener that stays readable. */
 #define CE_ACCEPT_BACKOFF_MS 100
@@ -34,16 +39,6 @@ typedef enum ce_conn_state {
     CONN_LINGERING,   /* write side shut down: discard input until the peer closes */
 } ce_conn_state;
 
-typedef enum ce_close_reason {
-    CE_CLOSE_PEER,            /* the peer closed after its echo was complete */
-    CE_CLOSE_RESET,           /* ECONNRESET / EPIPE */
-    CE_CLOSE_ERROR,           /* another socket error, or no memory */
-    CE_CLOSE_IDLE_TIMEOUT,
-    CE_CLOSE_WRITE_TIMEOUT,
-    CE_CLOSE_SHUTDOWN,        /* graceful stop completed for this connection */
-    CE_CLOSE_SHUTDOWN_FORCED, /* still open at the shutdown deadline, or immediate stop */
-} ce_close_reason;
-
 typedef union ce_sockaddr {
     struct sockaddr sa;
     struct sockaddr_in in;
@@ -52,15 +47,43 @@ typedef union ce_sockaddr {
 
 typedef struct ce_conn {
     int fd;
-    uint8_t mask;        /* interest registered with the poller */
-    uint8_t state;       /* ce_conn_state */
-    uint8_t paused;      /* reading paused by backpressure */
+    uint8_t mask;         /* interest registered with the poller */
+    uint8_t state;        /* ce_conn_state */
+    uint8_t paused;       /* output passed the limit: no reading or processing until it drains */
+    uint8_t awaiting;     /* a deferred reply is due: later messages wait, in order */
+    uint8_t closing;      /* flush what is queued, then close for close_reason */
+    uint8_t close_reason; /* ce_close_reason, for closing and lingering connections */
+    uint8_t awaited_terminator; /* the deferred message's line terminator */
     uint64_t id;
-    ce_buf out;          /* bytes read but not yet sent; allocated only while non-empty */
-    ce_tlink idle_link;  /* in loop->idle while the idle timeout is on */
-    ce_tlink write_link; /* in loop->writes while output is queued */
-    ce_sockaddr peer;    /* kept raw: formatted only when a log line needs it */
+    ce_buf out;           /* bytes not yet sent; allocated only while non-empty */
+    ce_buf in;            /* framing: an incomplete message, or messages held back */
+    size_t scanned;       /* line framing: bytes of `in` already searched for a newline */
+    void *user;           /* the hook's context for this connection */
+    ce_tlink idle_link;   /* in loop->idle while the idle timeout is on */
+    ce_tlink write_link;  /* in loop->writes while output is queued */
+    ce_tlink frame_link;  /* in loop->frames while a message is incomplete, or loop->lingers */
+    ce_sockaddr peer;     /* kept raw: formatted only when a log line needs it */
 } ce_conn;
+
+/* The reply a hook is building: at most one per loop at a time. */
+struct ce_reply {
+    ce_loop *loop;
+    ce_conn *conn;
+    ce_buf *buf;         /* the connection's output, or the loop's staging buffer */
+    size_t start;        /* where this reply's payload starts in buf */
+    int overflow;        /* a write passed max_reply: nothing more is kept */
+    char failure[256];   /* why the hook failed, for the log */
+};
+
+/* A deferred reply on its way from another thread to the loop. */
+typedef struct ce_post {
+    struct ce_post *next;
+    int fd;
+    uint64_t id;
+    ce_action action;
+    size_t len;
+    char data[];
+} ce_post;
 
 typedef struct ce_listener {
     int fd;
@@ -75,6 +98,8 @@ typedef struct ce_counters {
     _Atomic uint64_t bytes_in, bytes_out;
     _Atomic uint64_t partial_writes, backpressure_pauses, idle_timeouts, write_timeouts, shutdown_forced;
     _Atomic uint64_t resets, errors;
+    _Atomic uint64_t messages, messages_too_large, frame_timeouts, replies_too_large;
+    _Atomic uint64_t hook_errors, slow_hooks, late_replies;
 } ce_counters;
 
 #define CE_COUNT(loop, field, n)                                                              \
@@ -111,7 +136,15 @@ struct ce_loop {
     int spare_fd;           /* held open to be given up on EMFILE; -1 when lost */
     char *scratch;          /* CE_READ_CHUNK bytes: the fast path's read buffer */
     ce_fired fired[CE_MAX_FIRED];
-    ce_tlist idle, writes;
+    ce_tlist idle, writes, frames, lingers;
+    ce_hooks hooks;         /* all NULL for the built-in echo */
+    size_t output_cap;      /* most a connection's output (or staging) may hold: limit + one event */
+    size_t input_cap;       /* most a connection's input may hold: a whole message + one read */
+    int fast_echo;          /* raw framing and no hooks: the echo never leaves conn.c's fast path */
+    ce_buf staging;         /* replies of the current event while the connection has no queue */
+    ce_reply reply;
+    pthread_mutex_t post_lock; /* guards posts: other threads append, the loop takes them */
+    ce_post *posts, *posts_tail;
     uint64_t now_ms;        /* monotonic, read once per round */
     uint64_t next_conn_id;
     ce_loop_config config;
@@ -146,9 +179,28 @@ int ce_ratelimit_allow(ce_ratelimit *r, uint64_t now_ms, uint64_t *suppressed);
 ce_conn *ce_conn_open(ce_loop *l, int fd, const ce_sockaddr *peer);
 void ce_conn_on_event(ce_loop *l, ce_conn *c, int mask);
 void ce_conn_close(ce_loop *l, ce_conn *c, ce_close_reason reason, int err);
-/* Graceful stop for one connection: stop reading, flush, shut down writing, linger. */
+/* Graceful stop for one connection: stop reading, finish what was read, shut down writing,
+ * linger until the peer closes. */
 void ce_conn_begin_drain(ce_loop *l, ce_conn *c);
-const char *ce_close_reason_name(ce_close_reason reason);
+/* Flush what is queued, then close for `reason` (after a lingering close). */
+void ce_conn_close_after_flush(ce_loop *l, ce_conn *c, ce_close_reason reason);
+/* Output passed the limit: stop reading and processing until it drains below a quarter. */
+void ce_conn_pause(ce_loop *l, ce_conn *c);
+/* Move a connection on after something changed: process held messages, flush, and finish a
+ * drain or a half-close when nothing is left. */
+void ce_conn_advance(ce_loop *l, ce_conn *c);
+
+/* message.c */
+/* Frame `data` and answer each whole message while the connection may; returns the bytes
+ * used. `*incomplete` is set when what is left is the start of a message. */
+size_t ce_messages_process(ce_loop *l, ce_conn *c, const char *data, size_t len, int *incomplete);
+/* The peer's FIN: a last line without its terminator is still a message. */
+void ce_messages_flush_final(ce_loop *l, ce_conn *c);
+/* Where a reply for `c` is written: its queue if it has one, else the loop's staging. */
+ce_buf *ce_reply_buffer(ce_loop *l, ce_conn *c);
+/* Take the deferred replies other threads posted (on the loop's thread). */
+void ce_posts_deliver(ce_loop *l);
+void ce_posts_free(ce_loop *l);
 
 /* accept.c */
 void ce_accept_on_readable(ce_loop *l, ce_listener *lst);

@@ -9,6 +9,7 @@ import cecho
 final class CoreLoop: @unchecked Sendable {
     private let raw: OpaquePointer
     private let logContext: Unmanaged<CoreLogBridge>
+    private let hookContext: Unmanaged<HookBridge>?
 
     /// The backend the core actually chose ("epoll" for `auto` on Linux).
     let backendName: String
@@ -20,16 +21,30 @@ final class CoreLoop: @unchecked Sendable {
         var writeTimeout: Duration
         var idleTimeout: Duration
         var shutdownTimeout: Duration
+        var framing: Framing
+        var maxMessage: Int
+        var frameTimeout: Duration
+        var maxReply: Int
+        var slowHook: Duration
+        var hook: Hook
     }
 
     init(settings: Settings, logger: Logger) throws(CoreError) {
         let bridge = Unmanaged.passRetained(CoreLogBridge(logger: logger))
+        let hookBridge = HookBridge(settings.hook).map { Unmanaged.passRetained($0) }
+        var callbacks = hookBridge.map { $0.takeUnretainedValue().callbacks(context: $0.toOpaque()) } ?? ce_hooks()
+        let hasHooks = hookBridge != nil
         var config = ce_loop_config()
         config.max_connections = UInt32(clamping: settings.maxConnections)
         config.output_limit = settings.outputLimit
         config.write_timeout_ms = settings.writeTimeout.roundedUpMilliseconds
         config.idle_timeout_ms = settings.idleTimeout.roundedUpMilliseconds
         config.shutdown_timeout_ms = settings.shutdownTimeout.roundedUpMilliseconds
+        config.framing = settings.framing.core
+        config.max_message = settings.maxMessage
+        config.frame_timeout_ms = settings.frameTimeout.roundedUpMilliseconds
+        config.max_reply = settings.maxReply
+        config.slow_hook_ms = settings.slowHook.roundedUpMilliseconds
         config.log_level = logger.logLevel.coreLevel
         config.log_fn = coreLogTrampoline
         config.log_ctx = bridge.toOpaque()
@@ -37,22 +52,29 @@ final class CoreLoop: @unchecked Sendable {
         let message = CoreError.capture { err, len in
             made = settings.backend.withCString { name in
                 config.backend = name
-                return ce_loop_create(&config, err, len)
+                return withUnsafePointer(to: &callbacks) { hooks in
+                    config.hooks = hasHooks ? hooks : nil
+                    return ce_loop_create(&config, err, len)  // copies the hooks
+                }
             }
             return made == nil ? -1 : 0
         }
         guard let made else {
             bridge.release()
+            hookBridge?.release()
             throw CoreError(message: message ?? "ce_loop_create failed")
         }
         raw = made
         logContext = bridge
+        hookContext = hookBridge
         backendName = String(cString: ce_loop_backend(made))
+        hookBridge?.takeUnretainedValue().loop = self
     }
 
     deinit {
-        ce_loop_destroy(raw)
+        ce_loop_destroy(raw)  // closes connections: their handlers hear about it first
         logContext.release()
+        hookContext?.release()
     }
 
     /// Hands a listening descriptor to the loop, which owns it from then on.
@@ -71,6 +93,13 @@ final class CoreLoop: @unchecked Sendable {
 
     func requestStop(graceful: Bool) {
         ce_loop_stop(raw, graceful ? 1 : 0)
+    }
+
+    /// Hands a deferred reply to the loop; safe from any thread.
+    func postReply(fd: Int32, id: UInt64, bytes: [UInt8], action: ce_action) {
+        bytes.withUnsafeBytes { buffer in
+            _ = ce_loop_post_reply(raw, fd, id, buffer.baseAddress, buffer.count, action)
+        }
     }
 
     var stats: ServerStats {
@@ -105,5 +134,16 @@ extension Duration {
         let millis = attoseconds / perMillisecond + (attoseconds % perMillisecond == 0 ? 0 : 1)
         let (whole, overflow) = UInt64(seconds).multipliedReportingOverflow(by: 1000)
         return overflow ? UInt64.max : whole &+ UInt64(millis)
+    }
+}
+
+extension Framing {
+    /// The core's name for this framing.
+    var core: ce_framing {
+        switch self {
+        case .raw: CE_FRAMING_RAW
+        case .line: CE_FRAMING_LINE
+        case .length: CE_FRAMING_LENGTH
+        }
     }
 }

@@ -48,6 +48,33 @@ extension Configuration {
                 help: "On SIGTERM or SIGINT, wait this long for connections to finish;"
                     + " 0 closes them at once."),
             .single(
+                "framing", valueName: "framing", .choice, \.framing,
+                help: "How messages end: raw (each read is one message, as it arrives), line"
+                    + " (at \\n or \\r\\n), or length (a 4-byte big-endian length first)."),
+            .single(
+                "max-message", valueName: "bytes", .size(in: 1...ValueSyntax.gibibyte), \.maxMessage,
+                help: "Largest message payload in line and length framing; a larger one"
+                    + " closes its connection after the replies before it."),
+            .single(
+                "frame-timeout", valueName: "seconds", .seconds(in: .zero ... .seconds(86400)),
+                \.frameTimeout,
+                help: "Close a connection that holds an incomplete message this long;"
+                    + " 0 turns it off."),
+            .single(
+                "hook", valueName: "hook", .hook, \.hook,
+                help: "What answers each message: echo runs in C; upper, lower and rot13 change"
+                    + " ASCII letters only; reverse reverses the bytes; prefix:TEXT writes TEXT"
+                    + " first. With raw framing a transform applies to each chunk as it arrives."),
+            .single(
+                "max-reply", valueName: "bytes", .size(in: 1...ValueSyntax.gibibyte), \.maxReply,
+                help: "Largest reply a hook may write for one message; a larger one is not"
+                    + " sent and closes its connection."),
+            .single(
+                "slow-hook", valueName: "seconds", .seconds(in: .zero ... .seconds(3600)),
+                \.slowHook,
+                help: "Log and count a hook call slower than this (it delays every connection"
+                    + " of its loop); 0 turns it off."),
+            .single(
                 "log-level", valueName: "level", .choice, \.logLevel,
                 help: "Least severe level logged."),
             .single(

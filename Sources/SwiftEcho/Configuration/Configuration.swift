@@ -26,6 +26,23 @@ public struct Configuration: Sendable, Equatable {
     /// How long a graceful shutdown waits for connections to drain (`--shutdown-timeout`),
     /// 0...3600 s; zero closes them at once.
     public var shutdownTimeout: Duration
+    /// How messages are cut from the byte stream (`--framing`).
+    public var framing: Framing
+    /// Largest message payload in `line` and `length` framing, terminator or header not
+    /// counted (`--max-message`), 1 byte...1 GiB. A larger one closes its connection.
+    public var maxMessage: Int
+    /// How long a connection may hold an incomplete message before it is closed
+    /// (`--frame-timeout`), 0...86400 s; zero turns the limit off.
+    public var frameTimeout: Duration
+    /// Largest reply a hook may write for one message (`--max-reply`), 1 byte...1 GiB. A larger
+    /// one is not sent and closes its connection.
+    public var maxReply: Int
+    /// The built-in hook the daemon answers with (`--hook`). A server given a ``Hook`` in code
+    /// uses that instead.
+    public var hook: BuiltinHook
+    /// A hook call slower than this is logged and counted (`--slow-hook`), 0...3600 s; zero
+    /// turns the check off.
+    public var slowHook: Duration
     /// The least severe level that is logged (`--log-level`).
     public var logLevel: LogLevel
     /// How log lines are written (`--log-format`).
@@ -42,6 +59,12 @@ public struct Configuration: Sendable, Equatable {
         writeTimeout: Duration = .seconds(60),
         idleTimeout: Duration = .zero,
         shutdownTimeout: Duration = .seconds(5),
+        framing: Framing = .raw,
+        maxMessage: Int = 1024 * 1024,
+        frameTimeout: Duration = .seconds(30),
+        maxReply: Int = 4 * 1024 * 1024,
+        hook: BuiltinHook = .echo,
+        slowHook: Duration = .milliseconds(100),
         logLevel: LogLevel = .info,
         logFormat: LogFormat = .text
     ) {
@@ -54,6 +77,12 @@ public struct Configuration: Sendable, Equatable {
         self.writeTimeout = writeTimeout
         self.idleTimeout = idleTimeout
         self.shutdownTimeout = shutdownTimeout
+        self.framing = framing
+        self.maxMessage = maxMessage
+        self.frameTimeout = frameTimeout
+        self.maxReply = maxReply
+        self.hook = hook
+        self.slowHook = slowHook
         self.logLevel = logLevel
         self.logFormat = logFormat
     }

@@ -59,6 +59,19 @@ extension ValueFormat where Value == String {
     }
 }
 
+extension ValueFormat where Value == BuiltinHook {
+    /// A built-in hook's name, or `prefix:` and any text.
+    static var hook: ValueFormat {
+        ValueFormat(
+            kind: .choice,
+            expectation: "one of echo, upper, lower, reverse, rot13, or prefix:TEXT",
+            allowedValues: BuiltinHook.names,
+            parse: { BuiltinHook(name: $0) },
+            format: { $0.description }
+        )
+    }
+}
+
 extension ValueFormat where Value == Bool {
     /// On or off. A bare flag on the command line; `true`/`false` (also `1`/`0`, `yes`/`no`,
     /// `on`/`off`, any case) in the environment and the file.

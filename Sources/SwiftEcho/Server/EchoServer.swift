@@ -24,6 +24,8 @@ import Darwin
 public final class EchoServer: Sendable {
     public let configuration: Configuration
     public let logger: Logger
+    /// What answers each message.
+    public let hook: Hook
 
     private enum Phase {
         case idle, starting
@@ -43,8 +45,11 @@ public final class EchoServer: Sendable {
     private let state = Locked(State())
     private let finished = DispatchGroup()
 
-    public init(configuration: Configuration, logger: Logger = Logger(label: "SwiftEcho")) {
+    /// A server answering with `hook`, or, without one, with the configuration's built-in hook
+    /// (the echo by default).
+    public init(configuration: Configuration, hook: Hook? = nil, logger: Logger = Logger(label: "SwiftEcho")) {
         self.configuration = configuration
+        self.hook = hook ?? Hook(configuration.hook)
         self.logger = logger
     }
 
@@ -146,7 +151,13 @@ public final class EchoServer: Sendable {
             outputLimit: configuration.outputLimit,
             writeTimeout: configuration.writeTimeout,
             idleTimeout: configuration.idleTimeout,
-            shutdownTimeout: configuration.shutdownTimeout)
+            shutdownTimeout: configuration.shutdownTimeout,
+            framing: configuration.framing,
+            maxMessage: configuration.maxMessage,
+            frameTimeout: configuration.frameTimeout,
+            maxReply: configuration.maxReply,
+            slowHook: configuration.slowHook,
+            hook: hook)
         let loop: CoreLoop
         do {
             loop = try CoreLoop(settings: settings, logger: logger)

@@ -28,6 +28,20 @@ public struct ServerStats: Sendable, Equatable {
     public var resets: UInt64 = 0
     /// Other socket and accept errors.
     public var errors: UInt64 = 0
+    /// Messages answered (or declined): framed messages, or reads in raw framing with a hook.
+    public var messages: UInt64 = 0
+    /// Connections closed for a message over `--max-message`.
+    public var messagesTooLarge: UInt64 = 0
+    /// Connections closed holding an incomplete message for `--frame-timeout`.
+    public var frameTimeouts: UInt64 = 0
+    /// Connections closed for a reply over `--max-reply`.
+    public var repliesTooLarge: UInt64 = 0
+    /// Connections closed because their hook threw.
+    public var hookErrors: UInt64 = 0
+    /// Hook calls slower than `--slow-hook`.
+    public var slowHooks: UInt64 = 0
+    /// Deferred replies dropped because their connection had closed.
+    public var lateReplies: UInt64 = 0
 
     public init() {}
 
@@ -47,6 +61,13 @@ public struct ServerStats: Sendable, Equatable {
         shutdownForced = s.shutdown_forced
         resets = s.resets
         errors = s.errors
+        messages = s.messages
+        messagesTooLarge = s.messages_too_large
+        frameTimeouts = s.frame_timeouts
+        repliesTooLarge = s.replies_too_large
+        hookErrors = s.hook_errors
+        slowHooks = s.slow_hooks
+        lateReplies = s.late_replies
     }
 
     /// All connections refused at accept, whatever the reason.
@@ -70,6 +91,13 @@ public struct ServerStats: Sendable, Equatable {
             "shutdown.forced": "\(shutdownForced)",
             "errors.resets": "\(resets)",
             "errors.other": "\(errors)",
+            "messages": "\(messages)",
+            "messages.too_large": "\(messagesTooLarge)",
+            "timeouts.frame": "\(frameTimeouts)",
+            "replies.too_large": "\(repliesTooLarge)",
+            "hooks.errors": "\(hookErrors)",
+            "hooks.slow": "\(slowHooks)",
+            "replies.late": "\(lateReplies)",
         ]
     }
 }

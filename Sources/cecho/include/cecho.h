@@ -6,8 +6,9 @@
  * Functions return 0 on success and -1 on failure with errno set; those that can fail in ways
  * worth explaining also fill a caller-owned buffer with "call(args): reason".
  *
- * Threads: a loop runs on one thread. Only ce_loop_stop() and ce_loop_stats() may be called
- * from other threads (ce_loop_stop() also from a signal handler).
+ * Threads: a loop runs on one thread, and calls its hooks there. Only ce_loop_stop(),
+ * ce_loop_post_reply() and ce_loop_stats() may be called from other threads (ce_loop_stop()
+ * also from a signal handler).
  */
 #ifndef CECHO_H
 #define CECHO_H
@@ -65,6 +66,40 @@ void ce_buf_consume(ce_buf *b, size_t n);
 void ce_buf_free(ce_buf *b);
 
 /* ---------------------------------------------------------------------------------------- */
+/* Framing: where one message ends. Pure functions over bytes, no I/O.                       */
+
+typedef enum ce_framing {
+    CE_FRAMING_RAW = 0, /* each read is one message: chunk boundaries are not message ones */
+    CE_FRAMING_LINE,    /* a message ends at "\n" or "\r\n", which is not part of it */
+    CE_FRAMING_LENGTH,  /* a 4-byte big-endian payload length, then that many bytes */
+} ce_framing;
+
+typedef enum ce_frame_status {
+    CE_FRAME_INCOMPLETE = 0, /* no whole message yet: wait for more bytes */
+    CE_FRAME_MESSAGE,        /* `frame` describes the first message */
+    CE_FRAME_TOO_LARGE,      /* the first message's payload is over the maximum */
+} ce_frame_status;
+
+/* How the terminator of a line ended, so a reply can end the same way. */
+#define CE_TERMINATOR_NONE 0 /* raw, length, or a last line cut short by the peer's FIN */
+#define CE_TERMINATOR_LF 1
+#define CE_TERMINATOR_CRLF 2
+
+typedef struct ce_frame {
+    size_t offset;      /* where the payload starts */
+    size_t length;      /* payload bytes */
+    size_t consumed;    /* bytes the whole message takes, header or terminator included */
+    int terminator;     /* CE_TERMINATOR_* */
+} ce_frame;
+
+/* Find the first message in `data[0, len)` whose payload is at most `max_message` bytes (raw
+ * mode: all of `data`, if any). `*scanned` lets a line search resume where it stopped: set it
+ * to 0 for new data; it is updated when the result is CE_FRAME_INCOMPLETE. A line is too
+ * large as soon as more than `max_message` bytes arrive without its terminator. */
+ce_frame_status ce_frame_next(ce_framing mode, const char *data, size_t len, size_t max_message,
+                              size_t *scanned, ce_frame *frame);
+
+/* ---------------------------------------------------------------------------------------- */
 /* Network helpers                                                                          */
 
 /* Resolve `host` (numeric address or name) and bind a non-blocking, close-on-exec TCP
@@ -119,7 +154,86 @@ typedef struct ce_stats {
     uint64_t shutdown_forced;         /* still open at the shutdown deadline, closed */
     uint64_t resets;                  /* ended by the peer's reset (ECONNRESET, EPIPE) */
     uint64_t errors;                  /* other socket or accept errors */
+    uint64_t messages;                /* messages framed and answered (or declined) */
+    uint64_t messages_too_large;      /* connections closed for a message over max_message */
+    uint64_t frame_timeouts;          /* connections closed holding an incomplete message */
+    uint64_t replies_too_large;       /* connections closed for a reply over max_reply */
+    uint64_t hook_errors;             /* connections closed because their hook failed */
+    uint64_t slow_hooks;              /* hook calls that took longer than slow_hook_ms */
+    uint64_t late_replies;            /* deferred replies dropped: their connection was gone */
 } ce_stats;
+
+/* ---------------------------------------------------------------------------------------- */
+/* Hooks: the code that turns each message into a reply (the built-in echo when there are none) */
+
+/* Why a connection closed, as hooks are told. */
+typedef enum ce_close_reason {
+    CE_CLOSE_PEER = 0,          /* the peer closed, after its replies went out */
+    CE_CLOSE_RESET,             /* the peer reset the connection (ECONNRESET, EPIPE) */
+    CE_CLOSE_ERROR,             /* another socket error, or no memory */
+    CE_CLOSE_IDLE_TIMEOUT,      /* no byte read or written for idle_timeout_ms */
+    CE_CLOSE_WRITE_TIMEOUT,     /* queued output made no progress for write_timeout_ms */
+    CE_CLOSE_FRAME_TIMEOUT,     /* an incomplete message waited frame_timeout_ms */
+    CE_CLOSE_MESSAGE_TOO_LARGE, /* a message's payload passed max_message */
+    CE_CLOSE_REPLY_TOO_LARGE,   /* a reply passed max_reply */
+    CE_CLOSE_HOOK_ERROR,        /* the hook failed */
+    CE_CLOSE_BY_HOOK,           /* the hook asked to close */
+    CE_CLOSE_SHUTDOWN,          /* graceful stop: everything was sent */
+    CE_CLOSE_SHUTDOWN_FORCED,   /* still open at the shutdown deadline, or an immediate stop */
+} ce_close_reason;
+
+/* A short lower-case name for `reason` ("peer closed", "reply too large", ...). */
+const char *ce_close_reason_name(ce_close_reason reason);
+
+/* What a hook did with a message. */
+typedef enum ce_action {
+    CE_ACTION_REPLY = 0,       /* send what was written: one reply, even if empty */
+    CE_ACTION_DECLINE,         /* send nothing for this message */
+    CE_ACTION_REPLY_AND_CLOSE, /* send what was written, then close the connection */
+    CE_ACTION_CLOSE,           /* send nothing more and close the connection */
+    CE_ACTION_DEFER,           /* the reply will come through ce_loop_post_reply() */
+    CE_ACTION_FAIL,            /* the hook failed (see ce_reply_fail): close the connection */
+} ce_action;
+
+/* A connection as its hook first sees it. Strings are valid only during the call. */
+typedef struct ce_conn_info {
+    int fd;
+    uint64_t id;       /* unique within its loop */
+    const char *peer;  /* "1.2.3.4:5678" or "[::1]:5678" */
+    const char *local;
+} ce_conn_info;
+
+/* The reply being built for one message; valid only during the `message` callback. */
+typedef struct ce_reply ce_reply;
+
+/* Callbacks from the loop's thread. Replies are framed by the core: the hook writes payload
+ * only, and the core adds the line terminator or length header. */
+typedef struct ce_hooks {
+    void *ctx;
+    /* A connection opened; returns its context, handed to the other callbacks. May be NULL. */
+    void *(*opened)(void *ctx, const ce_conn_info *info);
+    /* One message (`data` valid during the call); write the reply to `reply`. */
+    ce_action (*message)(void *ctx, void *conn_ctx, const char *data, size_t len, ce_reply *reply);
+    /* The connection closed; its context is not used again. May be NULL. */
+    void (*closed)(void *ctx, void *conn_ctx, ce_close_reason reason);
+} ce_hooks;
+
+/* Append to the reply. Past max_reply nothing more is kept and -1 (ENOBUFS) is returned; the
+ * reply is then dropped and its connection closed (reply too large). */
+int ce_reply_write(ce_reply *reply, const void *data, size_t len);
+/* Room for up to `max` reply bytes, written in place and then kept with ce_reply_commit();
+ * NULL past max_reply or without memory. */
+void *ce_reply_reserve(ce_reply *reply, size_t max);
+void ce_reply_commit(ce_reply *reply, size_t len);
+/* Bytes written to this reply so far. */
+size_t ce_reply_length(const ce_reply *reply);
+/* 1 once a write went past max_reply: the reply will not be sent. */
+int ce_reply_over_limit(const ce_reply *reply);
+/* Record why the hook failed, for the log; then return CE_ACTION_FAIL. */
+void ce_reply_fail(ce_reply *reply, const char *why);
+/* The connection the reply is for: what ce_loop_post_reply() needs to find it later. */
+int ce_reply_conn_fd(const ce_reply *reply);
+uint64_t ce_reply_conn_id(const ce_reply *reply);
 
 /* ---------------------------------------------------------------------------------------- */
 /* The event loop                                                                           */
@@ -133,6 +247,12 @@ typedef struct ce_loop_config {
     uint64_t write_timeout_ms;    /* close when queued output makes no progress; 0 = off */
     uint64_t idle_timeout_ms;     /* close after no byte read or written; 0 = off */
     uint64_t shutdown_timeout_ms; /* graceful stop deadline */
+    ce_framing framing;           /* how messages end (raw: each read is one) */
+    size_t max_message;           /* largest payload in line and length framing */
+    uint64_t frame_timeout_ms;    /* close when an incomplete message waits this long; 0 = off */
+    size_t max_reply;             /* largest reply a hook may write */
+    uint64_t slow_hook_ms;        /* log and count hook calls slower than this; 0 = off */
+    const ce_hooks *hooks;        /* NULL: the built-in echo, which never leaves C (copied) */
     ce_log_level log_level;       /* events below it are not even formatted */
     ce_log_fn log_fn;             /* may be NULL */
     void *log_ctx;
@@ -148,6 +268,12 @@ int ce_loop_run(ce_loop *loop, char *err, size_t errlen);
  * connection cleanly, force the rest at the shutdown deadline) or, with graceful == 0, at
  * once. Safe from any thread and from a signal handler. */
 void ce_loop_stop(ce_loop *loop, int graceful);
+/* Deliver the deferred reply of connection (`fd`, `id`) of this loop, from any thread: the
+ * bytes are copied, framed like any reply, and sent in message order. `action` is
+ * CE_ACTION_REPLY, _DECLINE, _REPLY_AND_CLOSE or _CLOSE. A connection closed meanwhile drops
+ * it (counted as a late reply). Returns 0, or -1 with errno ENOMEM. */
+int ce_loop_post_reply(ce_loop *loop, int fd, uint64_t id, const void *data, size_t len,
+                       ce_action action);
 /* A consistent-enough snapshot of the counters; safe from any thread. */
 void ce_loop_stats(const ce_loop *loop, ce_stats *out);
 /* The backend in use ("select", "poll", "epoll", "kqueue"). */

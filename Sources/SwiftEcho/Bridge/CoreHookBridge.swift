@@ -1,0 +1,108 @@
+import cecho
+
+/// Carries the core's hook callbacks into a ``Hook``. Built only for hooks written in Swift:
+/// the echo hook gives the core no callbacks, so the echo never leaves C.
+///
+/// `@unchecked Sendable`: created before the loop runs, then used only on the loop's thread
+/// (the callbacks), except `loop`, which is set once before the loop runs.
+final class HookBridge: @unchecked Sendable {
+    let transform: Hook.Transform?
+    let makeHandler: (@Sendable (Connection) -> any ConnectionHandler)?
+    /// The loop the callbacks come from, for deferred replies. Weak: the loop owns the bridge.
+    weak var loop: CoreLoop?
+
+    /// nil for the echo hook.
+    init?(_ hook: Hook) {
+        switch hook.kind {
+        case .echo: return nil
+        case .transform(let transform):
+            self.transform = transform
+            makeHandler = nil
+        case .handler(let make):
+            transform = nil
+            makeHandler = make
+        }
+    }
+
+    /// The C callbacks, with `context` (this bridge, retained by the loop) as their context.
+    func callbacks(context: UnsafeMutableRawPointer) -> ce_hooks {
+        var hooks = ce_hooks()
+        hooks.ctx = context
+        hooks.message = coreMessageTrampoline
+        if makeHandler != nil {
+            hooks.opened = coreOpenedTrampoline
+            hooks.closed = coreClosedTrampoline
+        }
+        return hooks
+    }
+}
+
+/// One connection's handler, with what it was told about the connection.
+final class ConnectionBox {
+    let connection: Connection
+    let handler: any ConnectionHandler
+
+    init(connection: Connection, handler: any ConnectionHandler) {
+        self.connection = connection
+        self.handler = handler
+    }
+}
+
+/// `opened`: make the connection's handler; the core keeps it (retained) until `closed`.
+let coreOpenedTrampoline: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<ce_conn_info>?) -> UnsafeMutableRawPointer? = { context, info in
+    guard let context, let info, let make = Unmanaged<HookBridge>.fromOpaque(context).takeUnretainedValue().makeHandler
+    else { return nil }
+    let connection = Connection(id: info.pointee.id, peerAddress: String(cString: info.pointee.peer),
+                                localAddress: String(cString: info.pointee.local))
+    let box = ConnectionBox(connection: connection, handler: make(connection))
+    box.handler.connectionOpened(connection)
+    return Unmanaged.passRetained(box).toOpaque()
+}
+
+/// `message`: the hook writes the reply in place; an error becomes a failed action.
+let coreMessageTrampoline: @convention(c) (
+    UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, UnsafePointer<CChar>?, Int, OpaquePointer?
+) -> ce_action = { context, connectionContext, data, count, core in
+    guard let context, let core else { return CE_ACTION_FAIL }
+    let bridge = Unmanaged<HookBridge>.fromOpaque(context)
+    let message = Message(UnsafeRawBufferPointer(start: data, count: count))
+    var reply = Reply(core: core, bridge: bridge)
+    do {
+        if let connectionContext {
+            let box = Unmanaged<ConnectionBox>.fromOpaque(connectionContext).takeUnretainedValue()
+            try box.handler.messageReceived(message, reply: &reply)
+        } else if let transform = bridge.takeUnretainedValue().transform {
+            try transform(message, &reply)
+        }
+    } catch {
+        ce_reply_fail(core, String(describing: error))
+        return CE_ACTION_FAIL
+    }
+    return reply.action
+}
+
+/// `closed`: tell the handler, then release it.
+let coreClosedTrampoline: @convention(c) (UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, ce_close_reason) -> Void = { _, connectionContext, reason in
+    guard let connectionContext else { return }
+    let box = Unmanaged<ConnectionBox>.fromOpaque(connectionContext).takeRetainedValue()
+    box.handler.connectionClosed(box.connection, reason: CloseReason(reason))
+}
+
+extension CloseReason {
+    init(_ reason: ce_close_reason) {
+        switch reason {
+        case CE_CLOSE_PEER: self = .peerClosed
+        case CE_CLOSE_RESET: self = .reset
+        case CE_CLOSE_IDLE_TIMEOUT: self = .idleTimeout
+        case CE_CLOSE_WRITE_TIMEOUT: self = .writeTimeout
+        case CE_CLOSE_FRAME_TIMEOUT: self = .frameTimeout
+        case CE_CLOSE_MESSAGE_TOO_LARGE: self = .messageTooLarge
+        case CE_CLOSE_REPLY_TOO_LARGE: self = .replyTooLarge
+        case CE_CLOSE_HOOK_ERROR: self = .hookError
+        case CE_CLOSE_BY_HOOK: self = .closedByHook
+        case CE_CLOSE_SHUTDOWN: self = .shutdown
+        case CE_CLOSE_SHUTDOWN_FORCED: self = .shutdownForced
+        default: self = .error
+        }
+    }
+}
