@@ -24,9 +24,10 @@ void ce_listeners_watch(ce_loop *l, int on) {
 /* Close a connection we will not serve, count it, and say why (at most once a second). */
 static void refuse(ce_loop *l, int fd, const ce_sockaddr *peer, _Atomic uint64_t *counter,
                    const char *why) {
-    close(fd);
+    /* Count first: once the client sees the close, the counter must already say why. */
     atomic_store_explicit(counter, atomic_load_explicit(counter, memory_order_relaxed) + 1,
                           memory_order_relaxed);
+    close(fd);
     uint64_t suppressed;
     if (!ce_log_on(l, CE_LOG_WARNING) || !ce_ratelimit_allow(&l->refusal_log, l->now_ms, &suppressed))
         return;

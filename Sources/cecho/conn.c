@@ -51,10 +51,14 @@ static int set_mask(ce_loop *l, ce_conn *c, int mask) {
     return 0;
 }
 
-/* Whether the connection should be reading now. */
-static int wants_read(const ce_conn *c) {
+/* Whether the connection should be reading now. While a deferred reply is due it still
+ * reads, into its input buffer, as long as a whole read fits: so a peer that resets or closes
+ * meanwhile is noticed, and a half-close still gets every reply. */
+static int wants_read(const ce_loop *l, const ce_conn *c) {
     switch (c->state) {
-    case CONN_OPEN: return !c->paused && !c->awaiting && !c->closing;
+    case CONN_OPEN:
+        if (c->paused || c->closing) return 0;
+        return !c->awaiting || ce_buf_len(&c->in) + CE_READ_CHUNK <= l->input_cap;
     case CONN_LINGERING: return 1;
     default: return 0;
     }
@@ -62,7 +66,7 @@ static int wants_read(const ce_conn *c) {
 
 /* Interest follows state: READABLE while it may read, WRITABLE while output is queued. */
 static int update_interest(ce_loop *l, ce_conn *c) {
-    return set_mask(l, c, (wants_read(c) ? CE_READABLE : 0) | (ce_buf_len(&c->out) ? CE_WRITABLE : 0));
+    return set_mask(l, c, (wants_read(l, c) ? CE_READABLE : 0) | (ce_buf_len(&c->out) ? CE_WRITABLE : 0));
 }
 
 /* Mark activity for the idle timeout. */
@@ -111,16 +115,7 @@ void ce_conn_close(ce_loop *l, ce_conn *c, ce_close_reason reason, int err) {
         ce_log_field fields[2] = {{"reason", ce_close_reason_name(reason)}, {"error", strerror(err)}};
         ce_conn_logf(l, c, CE_LOG_DEBUG, fields, err ? 2 : 1, "closing connection");
     }
-    if (c->mask) (void)l->poller->set(l->poller_state, c->fd, c->mask, 0);
-    ce_tlink_remove(&c->idle_link);
-    ce_tlink_remove(&c->write_link);
-    ce_tlink_remove(&c->frame_link);
-    close(c->fd);
-    l->conns[c->fd] = NULL;
-    l->nconns--;
-    if (l->hooks.closed) l->hooks.closed(l->hooks.ctx, c->user, reason);
-    ce_buf_free(&c->out);
-    ce_buf_free(&c->in);
+    /* Count first: once the peer sees the close, the counters must already say why. */
     CE_UNCOUNT(l, active, 1);
     CE_COUNT(l, closed, 1);
     switch (reason) {
@@ -132,6 +127,16 @@ void ce_conn_close(ce_loop *l, ce_conn *c, ce_close_reason reason, int err) {
     case CE_CLOSE_SHUTDOWN_FORCED: CE_COUNT(l, shutdown_forced, 1); break;
     default: break;
     }
+    if (c->mask) (void)l->poller->set(l->poller_state, c->fd, c->mask, 0);
+    ce_tlink_remove(&c->idle_link);
+    ce_tlink_remove(&c->write_link);
+    ce_tlink_remove(&c->frame_link);
+    close(c->fd);
+    l->conns[c->fd] = NULL;
+    l->nconns--;
+    if (l->hooks.closed) l->hooks.closed(l->hooks.ctx, c->user, reason);
+    ce_buf_free(&c->out);
+    ce_buf_free(&c->in);
     free(c);
 }
 
@@ -198,11 +203,15 @@ static void track_incomplete(ce_loop *l, ce_conn *c, int incomplete) {
     }
 }
 
-/* Answer the whole messages held in the connection's input buffer. */
+/* Answer the whole messages held in the connection's input buffer. Once the peer has closed
+ * (or the server is stopping) an incomplete rest can never complete: it is answered as a last
+ * line, or dropped. */
 static void process_buffered(ce_loop *l, ce_conn *c) {
     int incomplete = 0;
     size_t used = ce_messages_process(l, c, c->in.data + c->in.start, ce_buf_len(&c->in), &incomplete);
     ce_buf_consume(&c->in, used);
+    if (incomplete && c->state == CONN_PEER_CLOSED) ce_messages_flush_final(l, c);
+    if (incomplete && c->state == CONN_DRAINING) ce_buf_consume(&c->in, ce_buf_len(&c->in));
     if (ce_buf_len(&c->in) == 0) {
         ce_buf_free(&c->in); /* idle connections keep no buffer */
         c->scanned = 0;
@@ -237,7 +246,7 @@ void ce_conn_advance(ce_loop *l, ce_conn *c) {
         }
         break;
     }
-    int settled = ce_buf_len(&c->out) == 0 && !c->awaiting;
+    int settled = ce_buf_len(&c->out) == 0 && !c->awaiting && ce_buf_len(&c->in) == 0;
     if (settled && c->state == CONN_PEER_CLOSED) {
         ce_conn_close(l, c, c->closing ? (ce_close_reason)c->close_reason : CE_CLOSE_PEER, 0);
         return;
@@ -264,9 +273,8 @@ void ce_conn_close_after_flush(ce_loop *l, ce_conn *c, ce_close_reason reason) {
 
 /* The peer sent FIN: what it sent still gets its replies before we close (half-close). */
 static void on_peer_eof(ce_loop *l, ce_conn *c) {
-    if (!l->fast_echo) ce_messages_flush_final(l, c);
     c->state = CONN_PEER_CLOSED;
-    ce_conn_advance(l, c);
+    ce_conn_advance(l, c); /* answers a last line without its terminator */
 }
 
 /* The fast path: read one chunk and echo it. With output already queued, read straight into

@@ -194,7 +194,8 @@ void ce_conn_advance(ce_loop *l, ce_conn *c);
 /* Frame `data` and answer each whole message while the connection may; returns the bytes
  * used. `*incomplete` is set when what is left is the start of a message. */
 size_t ce_messages_process(ce_loop *l, ce_conn *c, const char *data, size_t len, int *incomplete);
-/* The peer's FIN: a last line without its terminator is still a message. */
+/* After the peer's FIN, the incomplete rest of the input: a last line without its terminator
+ * is still a message; anything else is dropped. Leaves the input empty. */
 void ce_messages_flush_final(ce_loop *l, ce_conn *c);
 /* Where a reply for `c` is written: its queue if it has one, else the loop's staging. */
 ce_buf *ce_reply_buffer(ce_loop *l, ce_conn *c);

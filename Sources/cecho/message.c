@@ -188,7 +188,7 @@ size_t ce_messages_process(ce_loop *l, ce_conn *c, const char *data, size_t len,
 
 void ce_messages_flush_final(ce_loop *l, ce_conn *c) {
     size_t len = ce_buf_len(&c->in);
-    if (l->config.framing == CE_FRAMING_LINE && len > 0 && !c->awaiting && !c->closing) {
+    if (l->config.framing == CE_FRAMING_LINE && len > 0 && !c->closing) {
         if (len > l->config.max_message) {
             refuse_large_message(l, c);
         } else {
@@ -197,9 +197,8 @@ void ce_messages_flush_final(ce_loop *l, ce_conn *c) {
         }
     }
     /* An incomplete length frame at EOF is dropped: there is no message to answer. */
-    ce_buf_free(&c->in);
+    ce_buf_consume(&c->in, ce_buf_len(&c->in));
     c->scanned = 0;
-    ce_tlink_remove(&c->frame_link);
 }
 
 /* ---- The reply API hooks call ---------------------------------------------------------- */

@@ -24,3 +24,11 @@ final class Background<Value: Sendable>: Sendable {
         return try result.withLock { $0! }.get()
     }
 }
+
+/// Runs blocking work on a thread of its own and awaits it, so an async test leaves Swift's
+/// cooperative pool free for the tasks it is testing.
+func onThread<Value: Sendable>(_ body: @escaping @Sendable () throws -> Value) async throws -> Value {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
+    }
+}
