@@ -246,6 +246,10 @@ void ce_conn_advance(ce_loop *l, ce_conn *c) {
         }
         break;
     }
+    if (c->closing && ce_buf_len(&c->in) > 0) { /* messages after the closing one go unanswered */
+        ce_buf_free(&c->in);
+        c->scanned = 0;
+    }
     int settled = ce_buf_len(&c->out) == 0 && !c->awaiting && ce_buf_len(&c->in) == 0;
     if (settled && c->state == CONN_PEER_CLOSED) {
         ce_conn_close(l, c, c->closing ? (ce_close_reason)c->close_reason : CE_CLOSE_PEER, 0);
@@ -266,9 +270,8 @@ void ce_conn_close_after_flush(ce_loop *l, ce_conn *c, ce_close_reason reason) {
     }
     c->closing = 1;
     c->close_reason = (uint8_t)reason;
-    c->scanned = 0;
-    ce_buf_free(&c->in); /* messages after the one that closes are not answered */
     ce_tlink_remove(&c->frame_link);
+    /* The input may be mid-processing: ce_conn_advance() drops what is left of it. */
 }
 
 /* The peer sent FIN: what it sent still gets its replies before we close (half-close). */

@@ -19,6 +19,24 @@ struct ConfigurationTests {
         #expect(configuration.shutdownTimeout == .seconds(5))
         #expect(configuration.logLevel == .info)
         #expect(configuration.logFormat == .text)
+        #expect(configuration.framing == .raw)
+        #expect(configuration.maxMessage == 1_048_576)
+        #expect(configuration.frameTimeout == .seconds(30))
+        #expect(configuration.maxReply == 4_194_304)
+        #expect(configuration.hook == .echo)
+        #expect(configuration.slowHook == .milliseconds(100))
+    }
+
+    @Test(arguments: ["echo", "upper", "lower", "reverse", "rot13", "prefix:", "prefix:>> ", "PREFIX:x", "Upper"])
+    func everyBuiltinHookNameParses(name: String) throws {
+        let hook = try configuration(["--hook", name]).hook
+        #expect(BuiltinHook(name: hook.description) == hook, "\(hook) prints back to a name that parses")
+    }
+
+    @Test func anUnknownHookNamesTheChoices() {
+        let error = refusal(["--hook", "shout"])
+        #expect(error?.message == "The value 'shout' is invalid for '--hook': expected one of echo, upper, lower,"
+            + " reverse, rot13, or prefix:TEXT.")
     }
 
     @Test func backendsInPreferenceOfTheirNames() {

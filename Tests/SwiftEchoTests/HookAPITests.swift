@@ -133,7 +133,7 @@ import Testing
         let words = (0..<30).map { String(repeating: "w", count: $0 % 7) + "\($0)" }
         let expected = words.flatMap { line("re: \($0)") }
         let received = try await onThread {
-            let client = try TestClient(port: port, timeout: 30)
+            let client = try TestClient(port: port, timeout: 60)  // tasks may wait for the pool
             try client.send(words.flatMap { Array(($0 + "\n").utf8) })
             return try client.receive(exactly: expected.count)
         }

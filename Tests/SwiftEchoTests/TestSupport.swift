@@ -63,6 +63,12 @@ struct SettingExample: Sendable, CustomTestStringConvertible {
         SettingExample(name: "write-timeout", text: "1.5", expected: Configuration(writeTimeout: .milliseconds(1500))),
         SettingExample(name: "idle-timeout", text: "30", expected: Configuration(idleTimeout: .seconds(30))),
         SettingExample(name: "shutdown-timeout", text: "0.25", expected: Configuration(shutdownTimeout: .milliseconds(250))),
+        SettingExample(name: "framing", text: "line", expected: Configuration(framing: .line)),
+        SettingExample(name: "max-message", text: "4KiB", expected: Configuration(maxMessage: 4096)),
+        SettingExample(name: "frame-timeout", text: "2.5", expected: Configuration(frameTimeout: .milliseconds(2500))),
+        SettingExample(name: "max-reply", text: "100", expected: Configuration(maxReply: 100)),
+        SettingExample(name: "hook", text: "prefix:a:b ", expected: Configuration(hook: .prefix("a:b "))),
+        SettingExample(name: "slow-hook", text: "0", expected: Configuration(slowHook: .zero)),
         SettingExample(name: "log-level", text: "debug", expected: Configuration(logLevel: .debug)),
         SettingExample(name: "log-format", text: "json", expected: Configuration(logFormat: .json)),
     ]

@@ -1,0 +1,84 @@
+// README:begin
+import SwiftEcho
+
+/// Looks things up slowly, away from the loop's thread (a database, say).
+actor Directory {
+    private let entries = ["swift": "a programming language", "echo": "RFC 862"]
+
+    func lookup(_ key: String) async -> String? {
+        try? await Task.sleep(for: .milliseconds(10))
+        return entries[key]
+    }
+}
+
+/// A small line protocol. The server makes one Session per connection and calls it only on
+/// that connection's loop thread, so `lines` needs no lock.
+final class Session: ConnectionHandler {
+    let directory: Directory
+    var lines = 0
+
+    init(directory: Directory) {
+        self.directory = directory
+    }
+
+    func messageReceived(_ message: borrowing Message, reply: inout Reply) throws {
+        lines += 1
+        let text = message.text  // a copy: the message itself is only lent for this call
+        if text == "COUNT" {
+            reply.write("\(lines)")
+        } else if text == "QUIT" {
+            reply.write("bye")
+            reply.closeConnection()
+        } else if text.hasPrefix("LOOKUP ") {
+            let later = reply.replyLater()  // the loop goes on serving other connections
+            let directory = self.directory
+            Task { later.send(await directory.lookup(String(text.dropFirst(7))) ?? "unknown") }
+        } else {
+            reply.write(message)  // echo it
+        }
+    }
+
+    func connectionClosed(_ connection: Connection, reason: CloseReason) {
+        print("\(connection) closed (\(reason)) after \(lines) lines")
+    }
+}
+
+func startLineServer(port: Int) throws -> EchoServer {
+    var configuration = Configuration()
+    configuration.port = port
+    configuration.framing = .line  // replies end with the same \n or \r\n as their line
+    let directory = Directory()
+    let server = EchoServer(configuration: configuration, hook: .handler { _ in Session(directory: directory) })
+    try server.start()
+    return server
+}
+// README:end
+
+import Foundation
+import Testing
+
+/// The README's hook example, run as written; and the README must show it verbatim.
+@Suite struct ReadmeExampleTests {
+    @Test func theHookExampleServesItsProtocol() async throws {
+        let server = try startLineServer(port: 0)
+        let port = server.localAddresses[0].port
+        let received = try await onThread {
+            // The lookups run as tasks; blocking tests elsewhere may hold the task pool for a
+            // while, hence the long (still bounded) wait.
+            let client = try TestClient(port: port, timeout: 60)
+            try client.send(Array("hello\r\nCOUNT\nLOOKUP swift\nLOOKUP nope\nQUIT\nafter\n".utf8))
+            return try client.receiveUntilEOF()
+        }
+        #expect(String(decoding: received, as: UTF8.self) == "hello\r\n2\na programming language\nunknown\nbye\n")
+        server.stop()
+        try await onThread { server.wait() }
+    }
+
+    @Test func theReadmeShowsTheExampleVerbatim() throws {
+        let source = try String(contentsOfFile: #filePath, encoding: .utf8)
+        let example = source.components(separatedBy: "// README:begin\n")[1].components(separatedBy: "// README:end")[0]
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let readme = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
+        #expect(readme.contains("```swift\n" + example + "```"), "README.md must show ReadmeExample.swift's example as is")
+    }
+}
