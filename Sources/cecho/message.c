@@ -50,15 +50,21 @@ static int end_reply(ce_loop *l, ce_buf *b, size_t mark, int terminator) {
     return 0;
 }
 
+/* Something passed `limit`: say so with the limit, and close once the replies before it are
+ * out. The caller counts it. */
+static void close_over_limit(ce_loop *l, ce_conn *c, size_t limit, ce_close_reason reason, const char *what) {
+    if (ce_log_on(l, CE_LOG_WARNING)) {
+        char text[24];
+        snprintf(text, sizeof text, "%zu", limit);
+        ce_log_field field = {"limit", text};
+        ce_conn_logf(l, c, CE_LOG_WARNING, &field, 1, "%s: closing after the replies before it", what);
+    }
+    ce_conn_close_after_flush(l, c, reason);
+}
+
 static void refuse_large_reply(ce_loop *l, ce_conn *c) {
     CE_COUNT(l, replies_too_large, 1);
-    if (ce_log_on(l, CE_LOG_WARNING)) {
-        char limit[24];
-        snprintf(limit, sizeof limit, "%zu", l->config.max_reply);
-        ce_log_field field = {"limit", limit};
-        ce_conn_logf(l, c, CE_LOG_WARNING, &field, 1, "reply over max-reply, not sent: closing");
-    }
-    ce_conn_close_after_flush(l, c, CE_CLOSE_REPLY_TOO_LARGE);
+    close_over_limit(l, c, l->config.max_reply, CE_CLOSE_REPLY_TOO_LARGE, "reply over max-reply, not sent");
 }
 
 /* What the hook's action means for the reply opened at `mark` and for the connection. */
@@ -151,13 +157,7 @@ static void answer(ce_loop *l, ce_conn *c, const char *msg, const ce_frame *f) {
 
 static void refuse_large_message(ce_loop *l, ce_conn *c) {
     CE_COUNT(l, messages_too_large, 1);
-    if (ce_log_on(l, CE_LOG_WARNING)) {
-        char limit[24];
-        snprintf(limit, sizeof limit, "%zu", l->config.max_message);
-        ce_log_field field = {"limit", limit};
-        ce_conn_logf(l, c, CE_LOG_WARNING, &field, 1, "message over max-message: closing after the replies before it");
-    }
-    ce_conn_close_after_flush(l, c, CE_CLOSE_MESSAGE_TOO_LARGE);
+    close_over_limit(l, c, l->config.max_message, CE_CLOSE_MESSAGE_TOO_LARGE, "message over max-message");
 }
 
 size_t ce_messages_process(ce_loop *l, ce_conn *c, const char *data, size_t len, int *incomplete) {

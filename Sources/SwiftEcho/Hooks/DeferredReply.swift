@@ -5,10 +5,14 @@ import cecho
 ///
 /// The first completion counts; later ones are ignored and return false. The bytes are
 /// copied and handed to the connection's loop, which frames and sends them in message
-/// order. If the connection closed meanwhile the reply is dropped, safely. A handle dropped
-/// without a completion declines, so the connection's later messages are not held forever.
+/// order. If the connection closed meanwhile (or the server stopped) the reply is dropped,
+/// safely. A handle dropped without a completion declines, so the connection's later messages
+/// are not held forever.
 public final class DeferredReply: Sendable {
-    private let loop: CoreLoop?
+    /// Weak: a handle kept in a hook's own state must not keep a stopped server's loop alive
+    /// (the hook belongs to the loop: that would be a cycle). Without a loop, completing is a
+    /// no-op, which is right: there is nobody left to send to.
+    private weak let loop: CoreLoop?
     private let fd: Int32
     private let id: UInt64
     private let completed = Atomic(false)
