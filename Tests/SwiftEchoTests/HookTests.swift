@@ -100,6 +100,16 @@ import Testing
         daemon.expectDescriptorsAtBaseline()
     }
 
+    /// At the client's FIN a last line without its terminator is still a message (answered
+    /// without one); an incomplete length frame is not.
+    @Test func theLastUnterminatedLineIsAnsweredAtEOF() throws {
+        let lines = try Daemon.serving(["--hook", "upper", "--framing", "line"])
+        #expect(try exchange(Array("abc\ndef".utf8), port: lines.port) == Array("ABC\nDEF".utf8))
+        let frames = try Daemon.serving(["--hook", "upper", "--framing", "length"])
+        let whole = FramingTests.lengthFrame(Array("abc".utf8))
+        #expect(try exchange(whole + [0, 0, 0, 9, 1], port: frames.port) == FramingTests.lengthFrame(Array("ABC".utf8)))
+    }
+
     @Test func anUnknownHookIsAUsageError() throws {
         let run = try Daemon.run(["--hook", "shout"])
         #expect(run.termination == .exited(64))
