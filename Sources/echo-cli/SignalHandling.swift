@@ -76,23 +76,13 @@ final class SignalHandling: Sendable {
     private func onStop(_ number: Int32) {
         if !stopping.exchange(true, ordering: .relaxed) {
             logger.notice("received \(signalName(number)): stopping gracefully",
-                          metadata: ["shutdown.timeout": seconds(server.configuration.shutdownTimeout)])
+                          metadata: ["shutdown.timeout": server.configuration.loggingMetadata["shutdown-timeout"] ?? "?"])
             server.stop(graceful: true)
             return
         }
         immediateExit.store(number, ordering: .relaxed)
         logger.notice("received \(signalName(number)) again: stopping now")
         server.stop(graceful: false)
-    }
-
-    /// "5s", "0.25s": how long, the way the options take it.
-    private func seconds(_ duration: Duration) -> String {
-        let (whole, fraction) = duration.components
-        let millis = fraction / 1_000_000_000_000_000
-        guard millis > 0 else { return "\(whole)s" }
-        var text = "\(whole).\(String(1000 + millis).dropFirst())"
-        while text.hasSuffix("0") { text.removeLast() }
-        return text + "s"
     }
 
     private func signalName(_ number: Int32) -> String {

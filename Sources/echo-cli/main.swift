@@ -31,6 +31,7 @@ case .serve(let configuration):
     // sends with MSG_NOSIGNAL already; this also covers anything else that writes.
     signal(SIGPIPE, SIG_IGN)
     let logger = Logger(label: CommandLineInterface.commandName, configuration: configuration)
+    logger.debug("configuration", metadata: configuration.loggingMetadata)
     let server = EchoServer(configuration: configuration, logger: logger)
     let signals = SignalHandling(server: server, logger: logger)
     signals.install()  // before the server starts any thread: they inherit the signal mask
