@@ -14,28 +14,16 @@ final class CoreLoop: @unchecked Sendable {
     /// The backend the core actually chose ("epoll" for `auto` on Linux).
     let backendName: String
 
-    struct Settings {
-        var backend: String
-        var maxConnections: Int
-        var outputLimit: Int
-        var writeTimeout: Duration
-        var idleTimeout: Duration
-        var shutdownTimeout: Duration
-        var framing: Framing
-        var maxMessage: Int
-        var frameTimeout: Duration
-        var maxReply: Int
-        var slowHook: Duration
-        var hook: Hook
-    }
-
-    init(settings: Settings, logger: Logger) throws(CoreError) {
+    /// A loop for `configuration`, on `backend` (a concrete name, not "auto"), serving at most
+    /// `maxConnections` (already fitted to the process's limits), answering with `hook`.
+    init(configuration settings: Configuration, backend: String, maxConnections: Int, hook: Hook,
+         logger: Logger) throws(CoreError) {
         let bridge = Unmanaged.passRetained(CoreLogBridge(logger: logger))
-        let hookBridge = HookBridge(settings.hook).map { Unmanaged.passRetained($0) }
+        let hookBridge = HookBridge(hook).map { Unmanaged.passRetained($0) }
         var callbacks = hookBridge.map { $0.takeUnretainedValue().callbacks(context: $0.toOpaque()) } ?? ce_hooks()
         let hasHooks = hookBridge != nil
         var config = ce_loop_config()
-        config.max_connections = UInt32(clamping: settings.maxConnections)
+        config.max_connections = UInt32(clamping: maxConnections)
         config.output_limit = settings.outputLimit
         config.write_timeout_ms = settings.writeTimeout.roundedUpMilliseconds
         config.idle_timeout_ms = settings.idleTimeout.roundedUpMilliseconds
@@ -50,7 +38,7 @@ final class CoreLoop: @unchecked Sendable {
         config.log_ctx = bridge.toOpaque()
         var made: OpaquePointer?
         let message = CoreError.capture { err, len in
-            made = settings.backend.withCString { name in
+            made = backend.withCString { name in
                 config.backend = name
                 return withUnsafePointer(to: &callbacks) { hooks in
                     config.hooks = hasHooks ? hooks : nil

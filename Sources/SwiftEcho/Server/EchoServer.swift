@@ -145,22 +145,11 @@ public final class EchoServer: Sendable {
             throw .invalidConfiguration(error.message)
         }
         let coreBackend = backend == "auto" ? String(cString: ce_backend_default()) : backend
-        let settings = CoreLoop.Settings(
-            backend: coreBackend,
-            maxConnections: ConnectionLimit.fit(configuration.maxConnections, backend: coreBackend, logger: logger),
-            outputLimit: configuration.outputLimit,
-            writeTimeout: configuration.writeTimeout,
-            idleTimeout: configuration.idleTimeout,
-            shutdownTimeout: configuration.shutdownTimeout,
-            framing: configuration.framing,
-            maxMessage: configuration.maxMessage,
-            frameTimeout: configuration.frameTimeout,
-            maxReply: configuration.maxReply,
-            slowHook: configuration.slowHook,
-            hook: hook)
+        let maxConnections = ConnectionLimit.fit(configuration.maxConnections, backend: coreBackend, logger: logger)
         let loop: CoreLoop
         do {
-            loop = try CoreLoop(settings: settings, logger: logger)
+            loop = try CoreLoop(configuration: configuration, backend: coreBackend,
+                                maxConnections: maxConnections, hook: hook, logger: logger)
         } catch {
             throw .loopFailed(error.message)
         }
