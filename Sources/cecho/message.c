@@ -129,8 +129,8 @@ static void call_hook(ce_loop *l, ce_conn *c, const char *payload, size_t len, i
     ce_action action = l->hooks.message(l->hooks.ctx, c->user, payload, len, r);
     if (l->config.slow_hook_ms) {
         uint64_t took = ce_now_ms() - started;
-        if (took >= l->config.slow_hook_ms) {
-            CE_COUNT(l, slow_hooks, 1);
+        if (took >= l->config.slow_hook_ms) CE_COUNT(l, slow_hooks, 1);
+        if (took >= l->config.slow_hook_ms && ce_log_on(l, CE_LOG_WARNING)) {
             char ms[24];
             snprintf(ms, sizeof ms, "%" PRIu64, took);
             ce_log_field field = {"duration.ms", ms};

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import SwiftEcho
 import Testing
 
 /// The daemon's command line as an operator meets it: help, version, errors and their exit
@@ -19,7 +20,7 @@ import Testing
     @Test func versionPrintsAndExitsZero() throws {
         let run = try Daemon.run(["--version"])
         #expect(run.termination == .exited(0))
-        #expect(!run.stdout.isEmpty)
+        #expect(run.stdout == CommandLineInterface.version + "\n")
     }
 
     @Test(arguments: [

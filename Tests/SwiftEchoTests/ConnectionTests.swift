@@ -78,8 +78,8 @@ import Testing
             try client.send(payload)
             client.shutdownWrite()
         }
-        sleep(1)  // the sender is stalled by now: nobody reads
-        #expect(try daemon.stats()["backpressure.pauses"]! >= 1)
+        // Nobody reads: the server must pause this connection (bounded wait, not a fixed sleep).
+        #expect(waitUntil(timeout: 10) { (try? daemon.stats()["backpressure.pauses"]) ?? 0 >= 1 })
         #expect(mismatch(try client.receiveUntilEOF(), payload) == nil)
         try sender.value(timeout: 20)
         client.close()

@@ -173,14 +173,17 @@ import Testing
 
     /// A reply over --max-reply is refused before it is queued: the connection closes.
     @Test func aReplyOverMaxReplyClosesItsConnection() throws {
+        let sawOverflow = Locked(false)
         let server = try serve(Hook { message, reply in
             for _ in 0..<100 { reply.write(message) }  // 100 times its input
+            if reply.isOverLimit { sawOverflow.withLock { $0 = true } }
         }, { $0.maxReply = 10_000 })
         let client = try TestClient(port: server.localAddresses[0].port)
         try client.send(line("small") + line(String(repeating: "x", count: 200)))
         let first = [UInt8](repeating: 0, count: 0) + Array(repeating: Array("small".utf8), count: 100).flatMap { $0 } + [10]
         #expect(mismatch(try client.receiveUntilEOF(), first) == nil)
         #expect(server.stats.repliesTooLarge == 1)
+        #expect(sawOverflow.withLock { $0 }, "the hook can see its reply went over the limit")
         try finish(server)
     }
 

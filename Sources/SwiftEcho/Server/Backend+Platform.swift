@@ -6,9 +6,4 @@ extension Backend {
     public static var available: Set<Backend> {
         Set(allCases.filter { ce_backend_available($0.rawValue) != 0 })
     }
-
-    /// What `auto` stands for on this platform.
-    public static var platformDefault: Backend {
-        Backend(rawValue: String(cString: ce_backend_default())) ?? .poll
-    }
 }
