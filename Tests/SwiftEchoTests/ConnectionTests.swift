@@ -1,5 +1,4 @@
 import Glibc
-import Synchronization
 import Testing
 
 /// The per-connection invariants of the foundation issue, end to end through the daemon:
@@ -153,50 +152,5 @@ import Testing
         #expect(try idle.roundTrip([9]))
         idle.close()
         daemon.expectDescriptorsAtBaseline()
-    }
-}
-
-/// RELIABILITY.md's sentinel: a client echoing 1 KiB every 50 ms throughout a test, which
-/// must never see an error and must keep a low worst-case latency.
-final class Sentinel: Sendable {
-    struct Report: Sendable {
-        var roundTrips = 0
-        var worstLatency = 0.0
-        var errors: [String] = []
-    }
-
-    private final class StopFlag: Sendable {
-        let raised = Atomic(false)
-    }
-
-    private let stopFlag = StopFlag()
-    private let work: Background<Report>
-
-    init(port: Int) {
-        let stopFlag = stopFlag
-        work = Background {
-            var report = Report()
-            do {
-                let client = try TestClient(port: port, timeout: 5)
-                var seed: UInt64 = 0
-                while !stopFlag.raised.load(ordering: .relaxed) {
-                    seed += 1
-                    let message = Payload.random(count: 1024, seed: seed)
-                    let start = monotonicSeconds()
-                    if try !client.roundTrip(message) { report.errors.append("mismatch at round trip \(seed)") }
-                    report.worstLatency = max(report.worstLatency, monotonicSeconds() - start)
-                    report.roundTrips += 1
-                    usleep(50_000)
-                }
-            } catch {
-                report.errors.append("\(error)")
-            }
-            return report
-        }
-    }
-
-    func finish() throws -> Report {
-        stopFlag.raised.store(true, ordering: .relaxed)
-        return try work.value(timeout: 10)
     }
 }
