@@ -42,7 +42,7 @@ import Testing
         let limit = 64 << 10, chunk = 64 << 10
         let daemon = try Daemon.serving(["--output-limit", "\(limit)", "--write-timeout", "2"])
         let rssBefore = daemon.probe.residentBytes
-        let sentinel = Sentinel(port: daemon.port)
+        let sentinel = try Sentinel(port: daemon.port)
 
         let hog = try TestClient(port: daemon.port)
         let sent = hog.sendUntilStalled()

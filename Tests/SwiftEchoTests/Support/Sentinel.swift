@@ -22,12 +22,14 @@ final class Sentinel: Sendable {
     private let shared = Shared()
     private let work: Background<Report>
 
-    init(port: Int, host: String = "127.0.0.1") {
+    /// Connects now (so the sentinel is served before whatever the test does next), then
+    /// echoes on a thread of its own until `finish`.
+    init(port: Int, host: String = "127.0.0.1") throws {
         let shared = shared
+        let client = try TestClient(host: host, port: port, timeout: 5)
         work = Background {
             var report = Report()
             do {
-                let client = try TestClient(host: host, port: port, timeout: 5)
                 var seed: UInt64 = 0
                 while !shared.stop.load(ordering: .relaxed) {
                     seed += 1
@@ -41,6 +43,7 @@ final class Sentinel: Sendable {
             } catch {
                 report.errors.append("\(error)")
             }
+            client.close()
             return report
         }
     }
