@@ -10,7 +10,10 @@ struct ProcessProbe {
         defer { closedir(dir) }
         var count = 0
         while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            // The name in place: a dirent is only as long as its name (d_reclen), so copying the
+            // whole 256-byte d_name out of the last entry can read past readdir's buffer.
+            let offset = MemoryLayout<dirent>.offset(of: \dirent.d_name)!
+            let name = String(cString: (UnsafeRawPointer(entry) + offset).assumingMemoryBound(to: CChar.self))
             if name != "." && name != ".." { count += 1 }
         }
         return count
