@@ -231,6 +231,35 @@ extension Adversarial {
             box.server.withLock { $0 = nil }
         }
 
+        /// A hook that stops the server at once (not gracefully) from inside a call while five
+        /// clients stream: the stop takes effect after the call, every connection is closed,
+        /// each client got an exact prefix of its echo, and the server ends; no use-after-free.
+        @Test func aHookThatStopsTheServerAtOnce() throws {
+            final class Box: Sendable { let server = Locked<EchoServer?>(nil) }
+            let box = Box(), seen = Locked(0)
+            let server = try startServer(Hook { message, reply in
+                reply.write(message)
+                if seen.withLock({ $0 += 1; return $0 }) == 500 { box.server.withLock { $0 }?.stop(graceful: false) }
+            })
+            box.server.withLock { $0 = server }
+            let clients = try (0..<5).map { _ in try TestClient(port: server.port, timeout: 20 * Sanitizer.slowdown) }
+            let streams = (0..<5).map { c in (0..<1000).flatMap { Array("c\(c) line \($0)\n".utf8) } }
+            let senders = zip(clients, streams).map { client, stream in
+                Background { _ = try? client.send(stream) }  // the server may be gone before all is sent
+            }
+            let readers = clients.map { client in Background { try client.receiveUntilClosed() } }
+            for (c, reader) in readers.enumerated() {
+                let echoed = try reader.value(timeout: 30 * Sanitizer.slowdown)
+                #expect(mismatch(echoed, Array(streams[c].prefix(echoed.count))) == nil, "client \(c)")
+            }
+            try Background { server.wait() }.value(timeout: 10 * Sanitizer.slowdown)
+            for sender in senders { try sender.value(timeout: 10) }
+            #expect(seen.withLock { $0 } >= 500)
+            #expect(server.stats.active == 0)
+            clients.forEach { $0.close() }
+            box.server.withLock { $0 = nil }
+        }
+
         /// Forty deferred replies; twenty of their connections reset first. The forty handles are
         /// completed from four threads at once: the twenty late ones are dropped and counted, the
         /// twenty others arrive. Handles completed or dropped after the server has stopped are

@@ -115,6 +115,21 @@ final class TestClient: @unchecked Sendable {
         throw TestClientError("receive: more than \(limit) bytes")
     }
 
+    /// Receives until the peer closes or resets the connection and returns what arrived
+    /// (a reset may come after data the server did send); throws only on timeout.
+    func receiveUntilClosed(limit: Int = 64 << 20) throws -> [UInt8] {
+        var result: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while result.count <= limit {
+            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress!, $0.count, 0) }
+            if n > 0 { result += chunk[0..<n]; continue }
+            if n == -1 && errno == EINTR { continue }
+            if n == -1 && errno == EAGAIN { throw TestClientError("receive: timeout after \(result.count) bytes") }
+            return result
+        }
+        throw TestClientError("receive: more than \(limit) bytes")
+    }
+
     /// What the server does with this connection within `timeout`: closes it (EOF or
     /// reset), sends data, or nothing.
     enum Outcome: Equatable { case closed, data, nothingYet }
