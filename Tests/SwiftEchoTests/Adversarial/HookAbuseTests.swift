@@ -1,4 +1,3 @@
-import Foundation
 import Glibc
 @testable import SwiftEcho
 import Testing
