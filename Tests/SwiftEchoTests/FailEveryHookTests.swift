@@ -50,6 +50,28 @@ import Testing
         daemon.expectDescriptorsAtBaseline()
     }
 
+    /// Peers that reset while their failed connection is being closed: whichever call of the
+    /// server meets the reset first (a send, or the shutdown of the lingering close, which
+    /// sees ENOTCONN), it is counted as a reset, never as `errors.other`. Racy by nature, so
+    /// many rounds; the soak run found it.
+    @Test func resetsRacingTheFailureAreCountedAsResets() throws {
+        let daemon = try Daemon.serving(["--hook", "fail-every:2", "--framing", "length"])
+        let rounds = 300
+        for round in 0..<rounds {
+            let client = try TestClient(port: daemon.port)
+            let size = 1 + (round * 7919) % 65536
+            try client.send(FramingTests.lengthFrame(Payload.random(count: size, seed: UInt64(round)))
+                + FramingTests.lengthFrame([1, 2, 3]))
+            _ = try client.receive(exactly: 1)
+            client.reset()
+        }
+        #expect(waitUntil(timeout: 10) { (try? daemon.stats()["closed"]) == UInt64(rounds) })
+        let stats = try daemon.stats()
+        #expect(stats["errors.other"] == 0, "\(stats)")
+        #expect(stats["hooks.errors"] == UInt64(rounds))
+        daemon.expectDescriptorsAtBaseline()
+    }
+
     @Test func everyMessageFailsWithOne() throws {
         let daemon = try Daemon.serving(["--hook", "fail-every:1", "--framing", "line"])
         let client = try TestClient(port: daemon.port)
