@@ -75,7 +75,8 @@ static inline void touch(ce_loop *l, ce_conn *c) {
 }
 
 static void fail(ce_loop *l, ce_conn *c, int err) {
-    int reset = err == ECONNRESET || err == EPIPE;
+    /* ENOTCONN: shutdown() of a connection whose peer's RST arrived after our last send. */
+    int reset = err == ECONNRESET || err == EPIPE || err == ENOTCONN;
     ce_conn_close(l, c, reset ? CE_CLOSE_RESET : CE_CLOSE_ERROR, err);
 }
 

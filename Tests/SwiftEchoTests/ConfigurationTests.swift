@@ -36,7 +36,7 @@ struct ConfigurationTests {
     @Test func anUnknownHookNamesTheChoices() {
         let error = refusal(["--hook", "shout"])
         #expect(error?.message == "The value 'shout' is invalid for '--hook': expected one of echo, upper, lower,"
-            + " reverse, rot13, or prefix:TEXT.")
+            + " reverse, rot13, prefix:TEXT, or fail-every:N (N an integer ≥ 1).")
     }
 
     @Test func backendsInPreferenceOfTheirNames() {

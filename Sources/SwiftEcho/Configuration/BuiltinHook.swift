@@ -12,14 +12,28 @@ public enum BuiltinHook: Sendable, Hashable, CustomStringConvertible {
     case rot13
     /// This text, then the message.
     case prefix(String)
+    /// Fault injection: echo, but throw on every `n`th message of a connection (n ≥ 1), which
+    /// closes that connection as any failing hook does. For testing how clients and
+    /// deployments handle hook failures.
+    case failEvery(Int)
 
     /// The names `--hook` accepts; `prefix:` takes the rest of the value, literally.
-    static let names = ["echo", "upper", "lower", "reverse", "rot13", "prefix:TEXT"]
+    static let names = ["echo", "upper", "lower", "reverse", "rot13", "prefix:TEXT", "fail-every:N"]
 
-    /// Reads `echo`, `upper`, …, or `prefix:TEXT` (everything after the first `:`).
+    /// Reads `echo`, `upper`, …, `prefix:TEXT` (everything after the first `:`), or
+    /// `fail-every:N` with N a decimal integer ≥ 1.
     init?(name: String) {
-        if let colon = name.firstIndex(of: ":"), name[..<colon].lowercased() == "prefix" {
-            self = .prefix(String(name[name.index(after: colon)...]))
+        if let colon = name.firstIndex(of: ":") {
+            let head = name[..<colon].lowercased(), rest = String(name[name.index(after: colon)...])
+            switch head {
+            case "prefix":
+                self = .prefix(rest)
+            case "fail-every":
+                guard let n = ValueSyntax.parseInteger(rest), n >= 1 else { return nil }
+                self = .failEvery(n)
+            default:
+                return nil
+            }
             return
         }
         switch name.lowercased() {
@@ -41,6 +55,7 @@ public enum BuiltinHook: Sendable, Hashable, CustomStringConvertible {
         case .reverse: "reverse"
         case .rot13: "rot13"
         case .prefix(let text): "prefix:\(text)"
+        case .failEvery(let n): "fail-every:\(n)"
         }
     }
 }

@@ -64,7 +64,9 @@ extension Configuration {
                 "hook", valueName: "hook", .hook, \.hook,
                 help: "What answers each message: echo runs in C; upper, lower and rot13 change"
                     + " ASCII letters only; reverse reverses the bytes; prefix:TEXT writes TEXT"
-                    + " first. With raw framing a transform applies to each chunk as it arrives."),
+                    + " first; fail-every:N echoes but fails every Nth message of a connection,"
+                    + " closing it (fault injection). With raw framing a transform applies to each"
+                    + " chunk as it arrives."),
             .single(
                 "max-reply", valueName: "bytes", .size(in: 1...ValueSyntax.gibibyte), \.maxReply,
                 help: "Largest reply a hook may write for one message; a larger one is not"

@@ -60,11 +60,11 @@ extension ValueFormat where Value == String {
 }
 
 extension ValueFormat where Value == BuiltinHook {
-    /// A built-in hook's name, or `prefix:` and any text.
+    /// A built-in hook's name, `prefix:` and any text, or `fail-every:` and a count.
     static var hook: ValueFormat {
         ValueFormat(
             kind: .choice,
-            expectation: "one of echo, upper, lower, reverse, rot13, or prefix:TEXT",
+            expectation: "one of echo, upper, lower, reverse, rot13, prefix:TEXT, or fail-every:N (N an integer ≥ 1)",
             allowedValues: BuiltinHook.names,
             parse: { BuiltinHook(name: $0) },
             format: { $0.description }

@@ -12,6 +12,7 @@ extension Hook {
         case .rot13: self = .mapping(Rot13.self)
         case .reverse: self = .reversing
         case .prefix(let text): self = .prefixing(text)
+        case .failEvery(let n): self = .failing(every: n)
         }
     }
 
@@ -64,6 +65,39 @@ extension Hook {
             reply.write(prefix)
             reply.write(message)
         }
+    }
+}
+
+extension Hook {
+    /// Echo, but throw on every `n`th message of each connection: a hook failure on demand,
+    /// with the count kept per connection so one connection's failures never shift another's.
+    static func failing(every n: Int) -> Hook {
+        precondition(n >= 1, "the configuration accepts fail-every:N with N >= 1 only")
+        return .handler { _ in FailingEvery(n: n) }
+    }
+}
+
+/// The error `fail-every:N` throws; the server logs it with the connection.
+struct InjectedHookFailure: Error, CustomStringConvertible {
+    /// The message's number on its connection, from 1.
+    let message: Int
+
+    var description: String { "injected failure at message \(message) (fail-every)" }
+}
+
+/// One connection's state for `fail-every:N`: how many messages it has seen.
+final class FailingEvery: ConnectionHandler {
+    let n: Int
+    var seen = 0
+
+    init(n: Int) {
+        self.n = n
+    }
+
+    func messageReceived(_ message: borrowing Message, reply: inout Reply) throws {
+        seen += 1
+        if seen % n == 0 { throw InjectedHookFailure(message: seen) }
+        reply.write(message)
     }
 }
 
