@@ -185,6 +185,16 @@ struct CLIParsingTests {
             == "The value '1\\n2' is invalid for '--port': expected an integer from 0 to 65535.")
     }
 
+    /// Found by Fuzz/configuration: NEL (U+0085) split the message for Unicode-aware readers, and
+    /// U+009B is an 8-bit terminal escape.
+    @Test func unicodeLineBreaksAndC1ControlsAreEscapedInMessages() {
+        let error = refusal(["--v\u{85}x\u{9B}2J\u{2028}\u{2029}.json"])
+        #expect(error?.message.contains(where: \.isNewline) == false)
+        #expect(error?.message.hasPrefix("Unknown option '--v\\u{85}x\\u{9b}2J\\u{2028}\\u{2029}.json'") == true)
+        #expect(refusal(["--port", "1\u{85}2"])?.message
+            == "The value '1\\u{85}2' is invalid for '--port': expected an integer from 0 to 65535.")
+    }
+
     @Test func errorIsFormattedForStandardError() {
         let error = ConfigurationError(kind: .usage, message: "Unknown option '--prot'.")
         #expect(error.description == "Error: Unknown option '--prot'.")
