@@ -34,7 +34,7 @@ let package = Package(
             path: "benchmarks/Sources/echo-bench"
         ),
         // The executables are dependencies so that `swift test` builds the binaries the tests run.
-        .testTarget(name: "SwiftEchoTests", dependencies: ["SwiftEcho", "cecho", "echo-cli", "echo-bench"]),
+        .testTarget(name: "SwiftEchoTests", dependencies: ["SwiftEcho", "cecho", "cbench", "echo-cli", "echo-bench"]),
     ],
     cLanguageStandard: .c11
 )

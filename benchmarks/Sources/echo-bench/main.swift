@@ -2,6 +2,8 @@
 
 let commands: [(spec: CommandSpec, run: (ParsedOptions) throws(UsageError) -> ExitStatus)] = [
     (LoadCommand.spec, LoadCommand.run),
+    (MicroCommand.spec, MicroCommand.run),
+    (SuiteCommand.spec, SuiteCommand.run),
 ]
 
 let usage = """

@@ -19,8 +19,7 @@ extern "C" {
 
 /* Log-linear, like HdrHistogram: values below 256 are exact, above that each power of two is
  * cut into 128 buckets, so a reported value is at most 0.8 % above the true one. */
-#define CB_HIST_SUB_BITS 7
-#define CB_HIST_BUCKETS ((64 - CB_HIST_SUB_BITS + 1) << CB_HIST_SUB_BITS)
+enum { CB_HIST_SUB_BITS = 7, CB_HIST_BUCKETS = (64 - CB_HIST_SUB_BITS + 1) << CB_HIST_SUB_BITS };
 
 typedef struct cb_histogram {
     uint64_t counts[CB_HIST_BUCKETS];
@@ -115,6 +114,20 @@ typedef struct cb_load_result {
  * start (bad address, out of memory). A run where connections fail still returns 0: the
  * result counts them. Raises RLIMIT_NOFILE as far as the hard limit allows. */
 int cb_load_run(const cb_load_config *config, cb_load_result *result, char *error, size_t error_len);
+
+/* ---- Helpers for the suite ------------------------------------------------------------- */
+
+/* Pins the calling thread (and what it spawns from now on) to one CPU. -1 where the platform
+ * has no affinity call, or the CPU is not allowed. */
+int cb_pin_to_cpu(int cpu);
+/* CPUs this process may run on; 0 when unknown. */
+int cb_allowed_cpus(void);
+
+/* Opens `count` connections and makes one 1-byte round trip on each, so that the server has
+ * accepted and served every one; they stay open in `fds` for the caller to measure, then
+ * cb_idle_close(). Returns how many are open; on a failure `error` says why. */
+int cb_idle_open(const char *host, int port, int count, int *fds, char *error, size_t error_len);
+void cb_idle_close(int *fds, int count);
 
 #ifdef __cplusplus
 }

@@ -34,8 +34,9 @@ enum LoadCommand {
         let workload = try workload(from: options)
         let host = options.string("host") ?? "127.0.0.1"
         let port = try options.integer("port", default: 0, in: 1...65535)
-        let serverPID = try options.string("server-pid").map { _ throws(UsageError) in
-            Int32(try options.integer("server-pid", default: 0, in: 1...Int(Int32.max)))
+        var serverPID: Int32?
+        if options.string("server-pid") != nil {
+            serverPID = Int32(try options.integer("server-pid", default: 0, in: 1...Int(Int32.max)))
         }
         let report: LoadReport
         do {

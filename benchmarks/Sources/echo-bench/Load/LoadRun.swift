@@ -30,7 +30,7 @@ enum LoadRun {
         }
         progress?.finish()
         guard status == 0 else {
-            throw LoadError(message: String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+            throw LoadError(message: String(cBuffer: error))
         }
         return LoadReport(workload: workload, result: result.pointee, serverCPU: observer.serverCPUShare)
     }

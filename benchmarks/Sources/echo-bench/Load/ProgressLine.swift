@@ -9,7 +9,7 @@ import Darwin
 /// standard error and redrawn in place; nil (nothing shown) when standard error is not a
 /// terminal, so piped and captured output stays clean.
 final class ProgressLine {
-    private let label: String
+    private var label: String
     private var lastElapsed = 0.0
     private var lastRoundTrips: UInt64 = 0
     private var shown = false
@@ -39,6 +39,19 @@ final class ProgressLine {
         var line = "\r\u{1B}[2K\(label)\(name) \(Decimal3.fixed(elapsed, places: 1)) s"
         if let rate, phase != CB_PHASE_CONNECT { line += "  \(Decimal3.grouped(rate)) round trips/s" }
         write(line)
+        shown = true
+    }
+
+    /// What each line starts with from now on, e.g. which run of a suite this is.
+    func relabel(_ label: String) {
+        self.label = label
+        lastElapsed = 0
+        lastRoundTrips = 0
+    }
+
+    /// A free-form status, for work that is not a load run.
+    func show(_ status: String) {
+        write("\r\u{1B}[2K\(label)\(status)")
         shown = true
     }
 

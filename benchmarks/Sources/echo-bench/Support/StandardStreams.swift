@@ -39,3 +39,10 @@ enum ExitStatus: Int32 {
 
     func terminate() -> Never { exit(rawValue) }
 }
+
+extension String {
+    /// The text in a C buffer, up to its first NUL.
+    init(cBuffer: [CChar]) {
+        self.init(decoding: cBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
