@@ -75,60 +75,59 @@ struct SuiteRunner {
         if let cpu = settings.loadgenCPU { _ = cb_pin_to_cpu(Int32(cpu)) }
     }
 
-    private func runOnce(_ server: ServerSpec, _ base: Workload, round: Int, label: String) -> RunRecord {
-        var record = RunRecord(server: server.name, workload: base.name, round: round, aliveAfter: true)
-        let process: ServerProcess
+    /// Runs `body` with a fresh server, stopped afterwards; or reports why it did not start.
+    private func withServer(_ server: ServerSpec, failed: (String) -> Void, _ body: (ServerProcess) -> Void) {
         switch start(server) {
         case .failure(let error):
-            record.failure = error.message
-            return record
-        case .success(let started): process = started
+            failed(error.message)
+        case .success(let process):
+            body(process)
+            process.stop()
         }
-        defer { process.stop() }
+    }
+
+    private func runOnce(_ server: ServerSpec, _ base: Workload, round: Int, label: String) -> RunRecord {
+        var record = RunRecord(server: server.name, workload: base.name, round: round, aliveAfter: true)
         var workload = base
         workload.expectation = server.expectation
         workload.warmup = settings.warmup
         workload.duration = settings.duration
         workload.seed = UInt64(round)
-        progress?.relabel(label)
-        do {
-            record.report = try LoadRun.run(workload, host: settings.host, port: process.port,
-                                            serverPID: process.serverPID, progress: progress)
-        } catch {
-            record.failure = error.message
+        withServer(server, failed: { record.failure = $0 }) { process in
+            progress?.relabel(label)
+            do throws(LoadError) {
+                record.report = try LoadRun.run(workload, host: settings.host, port: process.port,
+                                                serverPID: process.serverPID, progress: progress)
+            } catch {
+                record.failure = error.message
+            }
+            record.peakResidentBytes = ProcessProbe.peakResidentBytes(process.serverPID)
+            record.aliveAfter = process.isRunning
         }
-        record.peakResidentBytes = ProcessProbe.peakResidentBytes(process.serverPID)
-        record.aliveAfter = process.isRunning
         return record
     }
 
     private func measureIdle(_ server: ServerSpec) -> IdleRecord {
         var record = IdleRecord(server: server.name, count: settings.idleConnections, opened: 0)
-        let process: ServerProcess
-        switch start(server) {
-        case .failure(let error):
-            record.failure = error.message
-            return record
-        case .success(let started): process = started
+        withServer(server, failed: { record.failure = $0 }) { process in
+            // One served connection first, so the baseline includes what serving any costs.
+            var error = [CChar](repeating: 0, count: 256)
+            var first: Int32 = -1
+            guard cb_idle_open(settings.host, Int32(process.port), 1, &first, &error, error.count) == 1 else {
+                record.failure = String(cBuffer: error)
+                return
+            }
+            usleep(200_000)
+            record.residentBefore = ProcessProbe.residentBytes(process.serverPID)
+            var fds = [Int32](repeating: -1, count: settings.idleConnections)
+            let opened = Int(cb_idle_open(settings.host, Int32(process.port), Int32(fds.count), &fds, &error, error.count))
+            record.opened = opened
+            if opened < fds.count { record.failure = "opened \(opened) of \(fds.count): \(String(cBuffer: error))" }
+            usleep(200_000)
+            record.residentAfter = ProcessProbe.residentBytes(process.serverPID)
+            cb_idle_close(&fds, Int32(opened))
+            cb_idle_close(&first, 1)
         }
-        defer { process.stop() }
-        // One served connection first, so the baseline includes what serving any costs.
-        var error = [CChar](repeating: 0, count: 256)
-        var first: Int32 = -1
-        guard cb_idle_open(settings.host, Int32(process.port), 1, &first, &error, error.count) == 1 else {
-            record.failure = String(cBuffer: error)
-            return record
-        }
-        usleep(200_000)
-        record.residentBefore = ProcessProbe.residentBytes(process.serverPID)
-        var fds = [Int32](repeating: -1, count: settings.idleConnections)
-        let opened = Int(cb_idle_open(settings.host, Int32(process.port), Int32(fds.count), &fds, &error, error.count))
-        record.opened = opened
-        if opened < fds.count { record.failure = "opened \(opened) of \(fds.count): \(String(cBuffer: error))" }
-        usleep(200_000)
-        record.residentAfter = ProcessProbe.residentBytes(process.serverPID)
-        cb_idle_close(&fds, Int32(opened))
-        cb_idle_close(&first, 1)
         return record
     }
 }
