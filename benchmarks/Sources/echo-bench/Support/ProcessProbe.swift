@@ -49,7 +49,7 @@ enum ProcessProbe {
         guard !inodes.isEmpty, let proc = opendir("/proc") else { return nil }
         defer { closedir(proc) }
         while let entry = readdir(proc) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            let name = entryName(entry)
             guard let pid = Int32(name) else { continue }
             if ownsSocket(pid: pid, inodes: inodes) { return pid }
         }
@@ -62,7 +62,7 @@ enum ProcessProbe {
         defer { closedir(fds) }
         var target = [CChar](repeating: 0, count: 64)
         while let entry = readdir(fds) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            let name = entryName(entry)
             let count = readlink("\(folder)/\(name)", &target, target.count - 1)
             guard count > 0 else { continue }
             let link = String(decoding: target[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
@@ -70,6 +70,14 @@ enum ProcessProbe {
             if link.hasPrefix("socket:["), inodes.contains(link.dropFirst(8).dropLast()) { return true }
         }
         return false
+    }
+
+    /// A directory entry's name, read in place: the kernel's record may be shorter than
+    /// `d_name`'s declared size, so copying the whole field could read past it.
+    private static func entryName(_ entry: UnsafeMutablePointer<dirent>) -> String {
+        withUnsafePointer(to: &entry.pointee.d_name) {
+            String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self))
+        }
     }
 
     /// A small text file read whole (the /proc files above are a few KiB at most).
