@@ -8,6 +8,7 @@ let package = Package(
     products: [
         .library(name: "SwiftEcho", targets: ["SwiftEcho"]),
         .executable(name: "echo-cli", targets: ["echo-cli"]),
+        .executable(name: "echo-bench", targets: ["echo-bench"]),
     ],
     targets: [
         // The C core: loop, pollers, buffers, sockets, limits, counters. The echo hot path.
@@ -19,8 +20,21 @@ let package = Package(
         .target(name: "SwiftEcho", dependencies: ["cecho"]),
         // The daemon: flags in, configuration out, signals, exit codes.
         .executableTarget(name: "echo-cli", dependencies: ["SwiftEcho"]),
-        // echo-cli is a dependency so that `swift test` builds the binary the CLI tests run.
-        .testTarget(name: "SwiftEchoTests", dependencies: ["SwiftEcho", "cecho", "echo-cli"]),
+        // The benchmark runner (benchmarks/): a load engine in C, so that the client costs no
+        // more per message than the servers it measures, and the runner around it in Swift.
+        .target(
+            name: "cbench",
+            dependencies: ["cecho"],
+            path: "benchmarks/Sources/cbench",
+            cSettings: [.define("_GNU_SOURCE")]
+        ),
+        .executableTarget(
+            name: "echo-bench",
+            dependencies: ["SwiftEcho", "cecho", "cbench"],
+            path: "benchmarks/Sources/echo-bench"
+        ),
+        // The executables are dependencies so that `swift test` builds the binaries the tests run.
+        .testTarget(name: "SwiftEchoTests", dependencies: ["SwiftEcho", "cecho", "cbench", "echo-cli", "echo-bench"]),
     ],
     cLanguageStandard: .c11
 )

@@ -67,9 +67,10 @@ typedef struct ce_conn {
 
 /* The reply a hook is building: at most one per loop at a time. */
 struct ce_reply {
-    ce_loop *loop;
-    ce_conn *conn;
+    ce_conn *conn;       /* NULL for a standalone reply (ce_reply_create) */
     ce_buf *buf;         /* the connection's output, or the loop's staging buffer */
+    size_t max_reply;    /* the loop's limits, copied so the reply API needs no loop */
+    size_t cap;          /* what buf may hold in all */
     size_t start;        /* where this reply's payload starts in buf */
     int overflow;        /* a write passed max_reply: nothing more is kept */
     char failure[256];   /* why the hook failed, for the log */

@@ -119,9 +119,10 @@ static void call_hook(ce_loop *l, ce_conn *c, const char *payload, size_t len, i
         return;
     }
     ce_reply *r = &l->reply;
-    r->loop = l;
     r->conn = c;
     r->buf = b;
+    r->max_reply = l->config.max_reply;
+    r->cap = l->output_cap;
     r->start = ce_buf_len(b);
     r->overflow = 0;
     r->failure[0] = '\0';
@@ -205,7 +206,7 @@ void ce_messages_flush_final(ce_loop *l, ce_conn *c) {
 
 /* Whether `more` bytes still fit under max_reply; marks the overflow when not. */
 static int fits(ce_reply *r, size_t more) {
-    if (!r->overflow && ce_reply_length(r) + more <= r->loop->config.max_reply) return 1;
+    if (!r->overflow && ce_reply_length(r) + more <= r->max_reply) return 1;
     r->overflow = 1;
     errno = ENOBUFS;
     return 0;
@@ -213,7 +214,7 @@ static int fits(ce_reply *r, size_t more) {
 
 int ce_reply_write(ce_reply *r, const void *data, size_t len) {
     if (!fits(r, len)) return -1;
-    if (ce_buf_append(r->buf, data, len, r->loop->output_cap) == -1) {
+    if (ce_buf_append(r->buf, data, len, r->cap) == -1) {
         r->overflow = 1;
         return -1;
     }
@@ -222,7 +223,7 @@ int ce_reply_write(ce_reply *r, const void *data, size_t len) {
 
 void *ce_reply_reserve(ce_reply *r, size_t max) {
     if (!fits(r, max)) return NULL;
-    if (ce_buf_reserve(r->buf, max, r->loop->output_cap) == -1) {
+    if (ce_buf_reserve(r->buf, max, r->cap) == -1) {
         r->overflow = 1;
         return NULL;
     }

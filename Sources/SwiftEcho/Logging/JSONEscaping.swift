@@ -1,9 +1,10 @@
-/// JSON string escaping, shared by the JSON log format and configuration error messages.
-enum JSONEscaping {
+/// JSON string escaping, shared by the JSON log format, configuration error messages and the
+/// benchmark runner's `--json` output.
+package enum JSONEscaping {
     /// `text` as a JSON string literal, quotes included. Quotes, backslashes and control
     /// characters are escaped (`\n`, `\t`, … or `\u00XX`); everything else, including non-ASCII,
     /// passes through as UTF-8, which JSON allows.
-    static func quoted(_ text: String) -> String {
+    package static func quoted(_ text: String) -> String {
         var result = "\""
         result.reserveCapacity(text.utf8.count + 2)
         appendEscaped(text, to: &result)

@@ -235,6 +235,15 @@ void ce_reply_fail(ce_reply *reply, const char *why);
 int ce_reply_conn_fd(const ce_reply *reply);
 uint64_t ce_reply_conn_id(const ce_reply *reply);
 
+/* A reply outside any loop, over a buffer of its own, so that a hook's `message` callback can
+ * be called exactly as the loop calls it, without sockets: for benchmarks and hook tests.
+ * Its connection is none (fd -1, id 0). NULL without memory. */
+ce_reply *ce_reply_create(size_t max_reply);
+/* The bytes written since the last take, valid until the next write; then empties the reply
+ * (keeping its memory) for the next message. */
+const char *ce_reply_take(ce_reply *reply, size_t *len);
+void ce_reply_destroy(ce_reply *reply);
+
 /* ---------------------------------------------------------------------------------------- */
 /* The event loop                                                                           */
 

@@ -23,23 +23,27 @@ final class Daemon: @unchecked Sendable {
     private var termination: Termination?
 
     /// The echo-cli next to the test bundle (both are build products of the same build).
-    static var binaryPath: String {
+    static var binaryPath: String { productPath("echo-cli") }
+
+    /// A program the package builds, next to the test bundle.
+    static func productPath(_ name: String) -> String {
         var buffer = [CChar](repeating: 0, count: 4096)
         let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
         let exe = n > 0 ? String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : ""
         let dir = exe.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
-        return dir + "/echo-cli"
+        return dir + "/" + name
     }
 
     /// Starts `echo-cli ARGUMENTS`. `shellPrefix`, when given, is bash run first in the same
     /// process (e.g. `ulimit -n 64`), which then execs the daemon. SIGPIPE and every other
     /// signal start at their default disposition, whatever the test runner does with them.
-    init(_ arguments: [String], environment: [String: String] = [:], shellPrefix: String? = nil) throws {
+    init(_ arguments: [String], environment: [String: String] = [:], shellPrefix: String? = nil,
+         program: String = Daemon.binaryPath) throws {
         var argv: [String]
         if let shellPrefix {
-            argv = ["/bin/bash", "-c", shellPrefix + "\nexec \"$0\" \"$@\"", Daemon.binaryPath] + arguments
+            argv = ["/bin/bash", "-c", shellPrefix + "\nexec \"$0\" \"$@\"", program] + arguments
         } else {
-            argv = [Daemon.binaryPath] + arguments
+            argv = [program] + arguments
         }
         var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("ECHO_") }
         env.merge(environment) { $1 }
@@ -116,13 +120,14 @@ final class Daemon: @unchecked Sendable {
         return daemon
     }
 
-    /// Runs echo-cli to completion (for flags that exit at once) within `timeout`.
-    static func run(_ arguments: [String], environment: [String: String] = [:], timeout: Double = 10) throws
+    /// Runs echo-cli (or another `program`) to completion within `timeout`.
+    static func run(_ arguments: [String], environment: [String: String] = [:], timeout: Double = 10,
+                    program: String = Daemon.binaryPath) throws
         -> (termination: Termination, stdout: String, stderr: String)
     {
-        let daemon = try Daemon(arguments, environment: environment)
+        let daemon = try Daemon(arguments, environment: environment, program: program)
         guard let end = daemon.waitForExit(timeout: timeout) else {
-            throw TestClientError("echo-cli \(arguments) still running after \(timeout) s")
+            throw TestClientError("\(program) \(arguments) still running after \(timeout) s")
         }
         daemon.readersDone.wait()
         return (end, daemon.stdout, daemon.stderr)

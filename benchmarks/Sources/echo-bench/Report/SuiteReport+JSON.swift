@@ -1,0 +1,38 @@
+/// Every run's raw results, for tools and for re-reading a run later.
+extension SuiteReport {
+    func json() -> JSONObject {
+        var object = JSONObject()
+        object.add("date", machine.date)
+        object.add("cores", machine.cores)
+        object.add("cpu_model", machine.cpuModel)
+        object.add("kernel", machine.kernel)
+        object.add("command", commandLine)
+        object.add("rounds", settings.rounds)
+        object.add("warmup_s", settings.warmup)
+        object.add("duration_s", settings.duration)
+        object.add("pinned", settings.serverCPU != nil)
+        object.add("baseline", settings.baseline)
+        object.add("runs", array: runs.map { record in
+            var entry = record.report?.json(host: settings.host, port: 0) ?? JSONObject()
+            entry.add("server", record.server)
+            entry.add("workload_name", record.workload)
+            entry.add("round", record.round)
+            entry.add("server_peak_rss_bytes", record.peakResidentBytes.map(Double.init))
+            entry.add("server_alive_after", record.aliveAfter)
+            if let failure = record.failure { entry.add("failure", failure) }
+            return entry
+        })
+        object.add("idle", array: idle.map { record in
+            var entry = JSONObject()
+            entry.add("server", record.server)
+            entry.add("connections", record.count)
+            entry.add("opened", record.opened)
+            entry.add("rss_before_bytes", record.residentBefore.map(Double.init))
+            entry.add("rss_after_bytes", record.residentAfter.map(Double.init))
+            entry.add("bytes_per_connection", record.bytesPerConnection)
+            if let failure = record.failure { entry.add("failure", failure) }
+            return entry
+        })
+        return object
+    }
+}

@@ -1,0 +1,41 @@
+/// The suite's results, grouped for the tables: medians per workload and server.
+struct SuiteReport: Sendable {
+    var settings: SuiteSettings
+    var machine: MachineInfo
+    var commandLine: String
+    var runs: [RunRecord]
+    var idle: [IdleRecord]
+
+    var serverNames: [String] { settings.servers.map(\.name) }
+    var workloadNames: [String] { settings.workloads.map(\.name) }
+
+    func cell(_ workload: String, _ server: String) -> CellSummary? {
+        CellSummary(runs.filter { $0.workload == workload && $0.server == server })
+    }
+
+    /// Everything that went wrong, one line each, for the report's end.
+    var problems: [String] {
+        var lines: [String] = []
+        for workload in workloadNames {
+            for server in serverNames {
+                let records = runs.filter { $0.workload == workload && $0.server == server }
+                for failure in Set(records.compactMap(\.failure)).sorted() {
+                    lines.append("\(workload), \(server): \(failure)")
+                }
+                if let cell = cell(workload, server) {
+                    if cell.errors > 0 { lines.append("\(workload), \(server): \(cell.errors) errors over the rounds") }
+                    if cell.fewestReady < cell.asked {
+                        lines.append("\(workload), \(server): only \(cell.fewestReady) of \(cell.asked) connections got ready")
+                    }
+                }
+                for record in records where !record.aliveAfter {
+                    lines.append("\(workload), \(server): the server died in round \(record.round)")
+                }
+            }
+        }
+        for record in idle {
+            if let failure = record.failure { lines.append("idle memory, \(record.server): \(failure)") }
+        }
+        return lines
+    }
+}

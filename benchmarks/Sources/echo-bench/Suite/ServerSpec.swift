@@ -1,0 +1,51 @@
+import SwiftEcho
+
+/// A server the suite measures: echo-cli with a backend and a hook, or any command line with
+/// `{port}` (and optionally `{host}`) in it.
+struct ServerSpec: Sendable {
+    enum Launch: Sendable {
+        case echoCLI(backend: Backend, hook: String)
+        case shell(String)
+    }
+
+    var name: String
+    var launch: Launch
+
+    /// What its replies should be, so the load generator can check them.
+    var expectation: Workload.Expectation {
+        if case .echoCLI(_, let hook) = launch, hook == "upper" { return .upper }
+        return .echo
+    }
+
+    /// select cannot hold more descriptors than FD_SETSIZE: idle memory at 10000 is not
+    /// measured for it.
+    var isSelect: Bool {
+        if case .echoCLI(let backend, _) = launch { return backend == .select }
+        return false
+    }
+
+    /// `NAME=COMMAND` from `--compare`.
+    static func parseCompare(_ text: String) throws(UsageError) -> ServerSpec {
+        guard let equals = text.firstIndex(of: "="), equals != text.startIndex else {
+            throw UsageError("Invalid value '\(text)' for '--compare <name=command>': expected NAME='COMMAND WITH {port}'.")
+        }
+        let command = String(text[text.index(after: equals)...])
+        guard command.contains("{port}") else {
+            throw UsageError("The command for '--compare \(text[..<equals])' has no {port}: the suite must tell it where to listen.")
+        }
+        return ServerSpec(name: String(text[..<equals]), launch: .shell(command))
+    }
+
+    /// The argument vector to spawn, with `{port}` and `{host}` filled in.
+    func arguments(echoCLI: String, host: String, port: Int) -> [String] {
+        switch launch {
+        case .echoCLI(let backend, let hook):
+            // Room for the idle-memory run's 10000 connections; the daemon fits it to its limits.
+            return [echoCLI, "--host", host, "--port", String(port), "--backend", backend.rawValue,
+                    "--hook", hook, "--max-connections", "20000", "--log-level", "warning"]
+        case .shell(let command):
+            let filled = command.replacing("{port}", with: String(port)).replacing("{host}", with: host)
+            return ["/bin/sh", "-c", filled]
+        }
+    }
+}

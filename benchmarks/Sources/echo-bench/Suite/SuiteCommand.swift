@@ -1,0 +1,142 @@
+import SwiftEcho
+import cbench
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// `echo-bench suite`: echo-cli per backend and hook, and any other server, side by side.
+enum SuiteCommand {
+    static let spec = CommandSpec(
+        name: "suite",
+        abstract: "Start echo-cli per backend and hook (and other servers), run a workload matrix, print a table.",
+        options: [
+            .value("backends", "list", "Comma-separated echo-cli backends (default: every one of this platform)."),
+            .value("hooks", "list", "Comma-separated echo-cli hooks: echo, upper (default: echo,upper)."),
+            .repeated("compare", "name=command", "Another server: a shell command with {port} (and optionally {host})."),
+            .repeated("workload", "spec", "KEY=VALUE,... with mode, conns, size, depth, window, framing (default: the matrix below)."),
+            .value("idle-conns", "count", "Idle connections for the memory measurement; 0 skips it (default 10000)."),
+            .value("rounds", "count", "Rounds per workload and server, interleaved (default 3)."),
+            .value("duration", "seconds", "Measured seconds per run (default 3)."),
+            .value("warmup", "seconds", "Warm-up seconds per run (default 1)."),
+            .value("baseline", "name", "The server the ratios are to (default: the first)."),
+            .value("echo-cli", "path", "The echo-cli binary (default: the one next to echo-bench)."),
+            .value("host", "address", "Where the servers listen (default 127.0.0.1)."),
+            .value("server-cpu", "cpu", "CPU for the servers (default 0)."),
+            .value("loadgen-cpu", "cpu", "CPU for the load generator (default 1)."),
+            .flag("no-pin", "Do not pin the servers and the load generator to CPUs."),
+            .value("md", "file", "Also write the markdown report to this file."),
+            .value("json", "file", "Write every run's raw results to this file."),
+            .value("svg", "file", "Draw the throughput table as a bar chart (SVG)."),
+            .value("logs", "folder", "Where server stderr goes (default /tmp/echo-bench-logs)."),
+        ],
+        discussion: """
+            Default matrix: ping-pong 64 B and 1 KiB at 1, 10, 100 and 1000 connections, 16 KiB at 10, \
+            a 64 KiB stream at 10, and idle memory at 10000 connections (not for select, which is \
+            limited to FD_SETSIZE). Each run starts a fresh server on a free port. Replies of the \
+            upper hook are checked as upper-cased; every other server must echo.
+            Example: echo-bench suite --backends epoll --hooks echo --compare 'c_epoll=./c_epoll_echo --port {port}'
+            """
+    )
+
+    static func run(_ options: ParsedOptions) throws(UsageError) -> ExitStatus {
+        let settings = try settings(from: options)
+        mkdir(settings.logFolder, 0o755)
+        let runner = SuiteRunner(settings: settings, progress: ProgressLine(label: ""))
+        let (runs, idle) = runner.run()
+        let report = SuiteReport(settings: settings, machine: .current(),
+                                 commandLine: (["echo-bench"] + CommandLine.arguments.dropFirst()).map(shellQuoted).joined(separator: " "),
+                                 runs: runs, idle: idle)
+        let markdown = report.markdown()
+        print(markdown)
+        var written = true
+        if let path = options.string("md") { written = write(markdown + "\n", to: path) && written }
+        if let path = options.string("svg") { written = write(report.svg(), to: path) && written }
+        if let path = options.string("json") { written = write(report.json().text + "\n", to: path) && written }
+        if !written { return .failed }
+        if runs.allSatisfy({ $0.report == nil }) { return .failed }
+        return report.problems.isEmpty ? .success : .errorsCounted
+    }
+
+    static func settings(from options: ParsedOptions) throws(UsageError) -> SuiteSettings {
+        let available = Backend.available.subtracting([.auto])
+        let backends: [Backend] = try list(options, "backends", default: Backend.allCases.filter(available.contains)) { text throws(UsageError) in
+            guard let backend = Backend(rawValue: text), available.contains(backend) else {
+                throw options.invalid("backends", text, "backends of this platform: \(Backend.allCases.filter(available.contains).map(\.rawValue).joined(separator: ", "))")
+            }
+            return backend
+        }
+        let hooks: [String] = try list(options, "hooks", default: ["echo", "upper"]) { text throws(UsageError) in
+            guard ["echo", "upper"].contains(text) else {
+                throw options.invalid("hooks", text, "echo or upper (the hooks whose replies the load generator can check)")
+            }
+            return text
+        }
+        var servers: [ServerSpec] = []
+        for hook in hooks {
+            for backend in backends {
+                let name = hook == "echo" ? backend.rawValue : "\(backend.rawValue)+\(hook)"
+                servers.append(ServerSpec(name: name, launch: .echoCLI(backend: backend, hook: hook)))
+            }
+        }
+        for text in options.strings("compare") { servers.append(try ServerSpec.parseCompare(text)) }
+        guard !servers.isEmpty else { throw UsageError("No server to measure: give --backends, --hooks or --compare.") }
+        let names = servers.map(\.name)
+        if let repeated = names.first(where: { name in names.filter { $0 == name }.count > 1 }) {
+            throw UsageError("Two servers are named '\(repeated)'; give each --compare a name of its own.")
+        }
+        let baseline = options.string("baseline") ?? names[0]
+        guard names.contains(baseline) else {
+            throw options.invalid("baseline", baseline, "one of the servers: \(names.joined(separator: ", "))")
+        }
+        var workloads: [Workload] = []
+        for text in options.strings("workload") { workloads.append(try WorkloadSpec.parse(text)) }
+
+        let pinned = !options.flag("no-pin") && cb_allowed_cpus() >= 2
+        return SuiteSettings(
+            servers: servers,
+            workloads: workloads.isEmpty ? WorkloadSpec.defaults : workloads,
+            idleConnections: try options.integer("idle-conns", default: 10_000, in: 0...100_000),
+            rounds: try options.integer("rounds", default: 3, in: 1...100),
+            warmup: try options.seconds("warmup", default: 1, in: 0...600),
+            duration: try options.seconds("duration", default: 3, in: 0.1...3600),
+            host: options.string("host") ?? "127.0.0.1",
+            echoCLI: options.string("echo-cli") ?? defaultEchoCLI(),
+            serverCPU: pinned ? try options.integer("server-cpu", default: 0, in: 0...4095) : nil,
+            loadgenCPU: pinned ? try options.integer("loadgen-cpu", default: 1, in: 0...4095) : nil,
+            logFolder: options.string("logs") ?? "/tmp/echo-bench-logs",
+            baseline: baseline)
+    }
+
+    private static func list<Value>(_ options: ParsedOptions, _ name: String, default fallback: [Value],
+                                    _ parse: (String) throws(UsageError) -> Value) throws(UsageError) -> [Value] {
+        guard let text = options.string(name) else { return fallback }
+        var values: [Value] = []
+        for part in text.split(separator: ",") { values.append(try parse(String(part))) }
+        return values
+    }
+
+    /// echo-cli from the same build folder as this echo-bench.
+    static func defaultEchoCLI() -> String {
+        var path = [CChar](repeating: 0, count: 4096)
+        let length = readlink("/proc/self/exe", &path, path.count - 1)
+        guard length > 0 else { return ".build/release/echo-cli" }
+        let me = String(cBuffer: path)
+        return me.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/") + "/echo-cli"
+    }
+
+    private static func shellQuoted(_ argument: String) -> String {
+        let plain = argument.allSatisfy { $0.isLetter || $0.isNumber || "-_./=:,+@".contains($0) }
+        return plain && !argument.isEmpty ? argument : "'" + argument.replacing("'", with: "'\\''") + "'"
+    }
+
+    private static func write(_ text: String, to path: String) -> Bool {
+        guard let file = fopen(path, "w") else {
+            StandardError.line("echo-bench: cannot write \(path): \(String(cString: strerror(errno)))")
+            return false
+        }
+        defer { fclose(file) }
+        return fputs(text, file) >= 0
+    }
+}

@@ -1,0 +1,133 @@
+import cbench
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// How a suite runs: what, against whom, for how long, on which CPUs.
+struct SuiteSettings: Sendable {
+    var servers: [ServerSpec]
+    var workloads: [Workload]
+    var idleConnections: Int
+    var rounds: Int
+    var warmup: Double
+    var duration: Double
+    var host: String
+    var echoCLI: String
+    /// nil: not pinned (asked, or fewer than two CPUs allowed).
+    var serverCPU: Int?
+    var loadgenCPU: Int?
+    var logFolder: String
+    var baseline: String
+}
+
+/// Runs every workload against every server, interleaved (for each workload and round, every
+/// server in turn, so that drift in the machine hits them alike), with a fresh server per run.
+struct SuiteRunner {
+    let settings: SuiteSettings
+    let progress: ProgressLine?
+
+    func run() -> (runs: [RunRecord], idle: [IdleRecord]) {
+        var runs: [RunRecord] = []
+        let total = settings.workloads.count * settings.rounds * settings.servers.count
+        for workload in settings.workloads {
+            for round in 1...settings.rounds {
+                for server in settings.servers {
+                    let label = "[\(runs.count + 1)/\(total)] \(workload.name), \(server.name), round \(round): "
+                    runs.append(runOnce(server, workload, round: round, label: label))
+                }
+            }
+        }
+        var idle: [IdleRecord] = []
+        if settings.idleConnections > 0 {
+            for server in settings.servers where !server.isSelect {
+                progress?.show("idle memory: \(server.name), \(settings.idleConnections) connections")
+                idle.append(measureIdle(server))
+            }
+        }
+        progress?.finish()
+        return (runs, idle)
+    }
+
+    private func start(_ server: ServerSpec) -> Result<ServerProcess, ServerProcess.LaunchError> {
+        guard let port = ServerProcess.freePort(host: settings.host) else {
+            return .failure(.init(message: "no free port on \(settings.host)"))
+        }
+        let log = settings.logFolder + "/" + server.name.map { $0.isLetter || $0.isNumber ? $0 : "-" } + ".log"
+        let process: ServerProcess
+        do {
+            process = try ServerProcess(arguments: server.arguments(echoCLI: settings.echoCLI, host: settings.host, port: port),
+                                        port: port, logPath: String(log), cpu: settings.serverCPU)
+        } catch {
+            pinLoadGenerator()
+            return .failure(error)
+        }
+        pinLoadGenerator()
+        guard process.waitUntilListening(host: settings.host, timeout: 10) else {
+            process.stop()
+            return .failure(.init(message: "\(server.name) did not listen on port \(port) within 10 s (see \(log))"))
+        }
+        return .success(process)
+    }
+
+    private func pinLoadGenerator() {
+        if let cpu = settings.loadgenCPU { _ = cb_pin_to_cpu(Int32(cpu)) }
+    }
+
+    /// Runs `body` with a fresh server, stopped afterwards; or reports why it did not start.
+    private func withServer(_ server: ServerSpec, failed: (String) -> Void, _ body: (ServerProcess) -> Void) {
+        switch start(server) {
+        case .failure(let error):
+            failed(error.message)
+        case .success(let process):
+            body(process)
+            process.stop()
+        }
+    }
+
+    private func runOnce(_ server: ServerSpec, _ base: Workload, round: Int, label: String) -> RunRecord {
+        var record = RunRecord(server: server.name, workload: base.name, round: round, aliveAfter: true)
+        var workload = base
+        workload.expectation = server.expectation
+        workload.warmup = settings.warmup
+        workload.duration = settings.duration
+        workload.seed = UInt64(round)
+        withServer(server, failed: { record.failure = $0 }) { process in
+            progress?.relabel(label)
+            do throws(LoadError) {
+                record.report = try LoadRun.run(workload, host: settings.host, port: process.port,
+                                                serverPID: process.serverPID, progress: progress)
+            } catch {
+                record.failure = error.message
+            }
+            record.peakResidentBytes = ProcessProbe.peakResidentBytes(process.serverPID)
+            record.aliveAfter = process.isRunning
+        }
+        return record
+    }
+
+    private func measureIdle(_ server: ServerSpec) -> IdleRecord {
+        var record = IdleRecord(server: server.name, count: settings.idleConnections, opened: 0)
+        withServer(server, failed: { record.failure = $0 }) { process in
+            // One served connection first, so the baseline includes what serving any costs.
+            var error = [CChar](repeating: 0, count: 256)
+            var first: Int32 = -1
+            guard cb_idle_open(settings.host, Int32(process.port), 1, &first, &error, error.count) == 1 else {
+                record.failure = String(cBuffer: error)
+                return
+            }
+            usleep(200_000)
+            record.residentBefore = ProcessProbe.residentBytes(process.serverPID)
+            var fds = [Int32](repeating: -1, count: settings.idleConnections)
+            let opened = Int(cb_idle_open(settings.host, Int32(process.port), Int32(fds.count), &fds, &error, error.count))
+            record.opened = opened
+            if opened < fds.count { record.failure = "opened \(opened) of \(fds.count): \(String(cBuffer: error))" }
+            usleep(200_000)
+            record.residentAfter = ProcessProbe.residentBytes(process.serverPID)
+            cb_idle_close(&fds, Int32(opened))
+            cb_idle_close(&first, 1)
+        }
+        return record
+    }
+}
