@@ -6,13 +6,17 @@ import Glibc
 import Darwin
 #endif
 
-/// The daemon's signals, received by `sigwait` on a thread of their own rather than in
-/// signal context, so handling one may log and call into the server:
+/// The daemon's signals, handled on a thread of their own rather than in signal context, so
+/// handling one may log and call into the server:
 /// - SIGINT, SIGTERM: graceful stop; a second one stops at once.
 /// - SIGUSR1: log the counters as one `stats` line.
 ///
-/// `install()` blocks these signals before any other thread exists, so every thread
-/// inherits the mask and only the waiting thread ever sees them.
+/// `install()` blocks these signals before any other thread exists, so every thread inherits
+/// the mask, and only the signal thread unblocks them. Their handler writes the number to a
+/// pipe that the thread reads. Not `sigwait`: a thread in `sigwait` shows its signals as
+/// unblocked, so on a crash Swift's backtracer picks SIGUSR1 to pause that thread, `sigwait`
+/// takes it as a stats request, and the backtracer retries for 30 s before the process dies.
+/// With a real handler, the backtracer's own SIGUSR1 handler (installed for the crash) runs.
 final class SignalHandling: Sendable {
     private static let handled = [SIGINT, SIGTERM, SIGUSR1]
 
@@ -37,6 +41,18 @@ final class SignalHandling: Sendable {
     func install() {
         var set = Self.signalSet()
         pthread_sigmask(SIG_BLOCK, &set, nil)
+        var ends: [Int32] = [-1, -1]
+        guard pipe(&ends) == 0 else {
+            logger.error("cannot create the signal pipe: signals will not stop the server gracefully")
+            return
+        }
+        for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
+        // A full pipe must never block the handler; a dropped byte is a signal already queued.
+        _ = fcntl(ends[1], F_SETFL, fcntl(ends[1], F_GETFL) | O_NONBLOCK)
+        signalPipeReadEnd = ends[0]
+        signalPipeWriteEnd = ends[1]
+        for number in Self.handled { Self.forward(number) }
+
         let context = Unmanaged.passRetained(self).toOpaque()
 #if canImport(Glibc)
         var thread = pthread_t()
@@ -60,11 +76,28 @@ final class SignalHandling: Sendable {
         return set
     }
 
+    /// Routes `number` to the handler that writes it to the pipe.
+    private static func forward(_ number: Int32) {
+        var action = sigaction()
+#if canImport(Glibc)
+        action.__sigaction_handler.sa_handler = writeSignalToPipe
+#else
+        action.__sigaction_u.__sa_handler = writeSignalToPipe
+#endif
+        sigfillset(&action.sa_mask)
+        action.sa_flags = SA_RESTART
+        sigaction(number, &action, nil)
+    }
+
     private func waitForSignals() {
         var set = Self.signalSet()
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
         while true {
-            var number: Int32 = 0
-            guard sigwait(&set, &number) == 0 else { continue }
+            var byte: UInt8 = 0
+            let count = read(signalPipeReadEnd, &byte, 1)
+            if count < 0, errno == EINTR { continue }
+            guard count == 1 else { return }
+            let number = Int32(byte)
             if number == SIGUSR1 {
                 logger.notice("stats", metadata: server.stats.metadata)
             } else {
@@ -93,4 +126,17 @@ final class SignalHandling: Sendable {
         default: "signal \(number)"
         }
     }
+}
+
+/// The pipe between the signal handler and the signal thread: set once, before the handler is
+/// installed, and only read after.
+nonisolated(unsafe) private var signalPipeReadEnd: Int32 = -1
+nonisolated(unsafe) private var signalPipeWriteEnd: Int32 = -1
+
+/// The handler: async-signal-safe, it only writes the signal's number and keeps errno.
+private let writeSignalToPipe: @convention(c) (Int32) -> Void = { number in
+    let savedErrno = errno
+    var byte = UInt8(truncatingIfNeeded: number)
+    _ = write(signalPipeWriteEnd, &byte, 1)
+    errno = savedErrno
 }

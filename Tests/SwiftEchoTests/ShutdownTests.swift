@@ -61,4 +61,33 @@ import Testing
             #expect(monotonicSeconds() - start < 1)
         }
     }
+
+    /// A crash (here SIGQUIT, which Swift's backtracer handles like one) ends the process
+    /// promptly. The backtracer pauses every other thread with SIGUSR1 first; the signal
+    /// thread must not take that for a stats request, which stalled the exit for 30 s.
+    @Test func aCrashEndsTheDaemonWithoutStalling() throws {
+        let daemon = try Daemon.serving(["--log-format", "json"])
+        daemon.send(signal: SIGQUIT)
+        let end = daemon.waitForExit(timeout: 20)
+        #expect(end != nil && end != .exited(0))
+        #expect(!daemon.stderr.contains(Self.statsLine), "stderr:\n\(daemon.stderr)")
+    }
+
+    /// SIGUSR1 still logs the counters, once per signal, and the server keeps serving.
+    @Test func statsSignalsAreEachAnsweredOnce() throws {
+        let daemon = try Daemon.serving(["--log-format", "json"])
+        for count in 1...3 {
+            daemon.send(signal: SIGUSR1)
+            #expect(daemon.waitForOutput(containing: Self.statsLine, count: count, timeout: 5))
+        }
+        let client = try TestClient(port: daemon.port, timeout: 5)
+        try client.send(Array("still here".utf8))
+        #expect(try client.receive(exactly: 10) == Array("still here".utf8))
+        daemon.send(signal: SIGTERM)
+        #expect(daemon.waitForExit(timeout: 5) == .exited(0))
+        // One line per signal, and one at exit.
+        #expect(daemon.stderr.components(separatedBy: Self.statsLine).count - 1 == 4)
+    }
+
+    private static let statsLine = "\"message\":\"stats\""
 }

@@ -37,12 +37,14 @@ struct ServerSpec: Sendable {
     }
 
     /// The argument vector to spawn, with `{port}` and `{host}` filled in.
-    func arguments(echoCLI: String, host: String, port: Int) -> [String] {
+    /// `connections`: how many the suite may hold open at once, so echo-cli's cap is raised
+    /// past its default (10000) when a workload needs it.
+    func arguments(echoCLI: String, host: String, port: Int, connections: Int) -> [String] {
         switch launch {
         case .echoCLI(let backend, let hook):
-            // Room for the idle-memory run's 10000 connections; the daemon fits it to its limits.
+            let cap = connections > 10_000 ? ["--max-connections", String(connections)] : []
             return [echoCLI, "--host", host, "--port", String(port), "--backend", backend.rawValue,
-                    "--hook", hook, "--max-connections", "20000", "--log-level", "warning"]
+                    "--hook", hook, "--log-level", "warning"] + cap
         case .shell(let command):
             let filled = command.replacing("{port}", with: String(port)).replacing("{host}", with: host)
             return ["/bin/sh", "-c", filled]

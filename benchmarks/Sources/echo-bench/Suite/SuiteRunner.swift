@@ -20,6 +20,11 @@ struct SuiteSettings: Sendable {
     var loadgenCPU: Int?
     var logFolder: String
     var baseline: String
+
+    /// The most connections any run holds open at once: the idle run holds one more.
+    var mostConnections: Int {
+        max(workloads.map(\.conns).max() ?? 0, idleConnections > 0 ? idleConnections + 1 : 0)
+    }
 }
 
 /// Runs every workload against every server, interleaved (for each workload and round, every
@@ -57,7 +62,9 @@ struct SuiteRunner {
         let log = settings.logFolder + "/" + server.name.map { $0.isLetter || $0.isNumber ? $0 : "-" } + ".log"
         let process: ServerProcess
         do {
-            process = try ServerProcess(arguments: server.arguments(echoCLI: settings.echoCLI, host: settings.host, port: port),
+            let arguments = server.arguments(echoCLI: settings.echoCLI, host: settings.host, port: port,
+                                             connections: settings.mostConnections)
+            process = try ServerProcess(arguments: arguments,
                                         port: port, logPath: String(log), cpu: settings.serverCPU)
         } catch {
             pinLoadGenerator()
