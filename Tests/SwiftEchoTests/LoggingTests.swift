@@ -143,6 +143,19 @@ struct LoggingTests {
         #expect(line.hasSuffix(#"echo-cli: evil\n2026-01-01T00:00:00.000Z critical echo-cli: forged"#))
     }
 
+    /// NEL, U+2028/2029 end a line for Unicode-aware readers and C1 holds terminal escapes
+    /// (U+009B is CSI): in a message, a label or a value they are escaped, never written raw.
+    @Test func unicodeLineBreaksAndC1ControlsAreEscaped() {
+        let hostile = "a\u{85}b\u{2028}c\u{2029}d\u{9B}31m"
+        let text = record(hostile, metadata: ["peer": hostile]).formatted(as: .text)
+        let json = record(hostile, label: hostile).formatted(as: .json)
+        for line in [text, json] {
+            #expect(!line.unicodeScalars.contains { [0x85, 0x9B, 0x2028, 0x2029].contains($0.value) }, "\(line)")
+        }
+        #expect(text.hasSuffix(#" a\u0085b\u2028c\u2029d\u009b31m"#))
+        #expect(json.contains(#""message":"a\u0085b\u2028c\u2029d\u009b31m""#))
+    }
+
     // MARK: JSON format
 
     @Test func jsonLineShape() {

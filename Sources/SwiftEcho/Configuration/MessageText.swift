@@ -13,20 +13,12 @@ enum MessageText {
             case "\n": result += "\\n"
             case "\r": result += "\\r"
             case "\t": result += "\\t"
-            case _ where breaksLineOrControlsTerminal(scalar):
+            case _ where scalar.breaksLineOrControlsTerminal:
                 result += "\\u{" + String(scalar.value, radix: 16) + "}"
             default: result.unicodeScalars.append(scalar)
             }
         }
         return result
-    }
-
-    /// C0 and C1 controls and DEL, and the Unicode line and paragraph separators: NEL (U+0085),
-    /// U+2028 and U+2029 end a line for Unicode-aware readers, and C1 holds the 8-bit terminal
-    /// escapes (U+009B is CSI).
-    private static func breaksLineOrControlsTerminal(_ scalar: Unicode.Scalar) -> Bool {
-        scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) || scalar.value == 0x2028
-            || scalar.value == 0x2029
     }
 
     /// ` Did you mean 'port'?` when `word` is one typo away from a candidate, else "".

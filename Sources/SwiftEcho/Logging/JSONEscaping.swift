@@ -1,9 +1,9 @@
 /// JSON string escaping, shared by the JSON log format, configuration error messages and the
 /// benchmark runner's `--json` output.
 package enum JSONEscaping {
-    /// `text` as a JSON string literal, quotes included. Quotes, backslashes and control
-    /// characters are escaped (`\n`, `\t`, … or `\u00XX`); everything else, including non-ASCII,
-    /// passes through as UTF-8, which JSON allows.
+    /// `text` as a JSON string literal, quotes included. Quotes, backslashes, controls (C0, DEL,
+    /// C1) and the Unicode line separators are escaped (`\n`, `\t`, … or `\uXXXX`); everything
+    /// else, including other non-ASCII, passes through as UTF-8, which JSON allows.
     package static func quoted(_ text: String) -> String {
         var result = "\""
         result.reserveCapacity(text.utf8.count + 2)
@@ -22,8 +22,11 @@ package enum JSONEscaping {
             case "\t": result += "\\t"
             case "\u{08}": result += "\\b"
             case "\u{0C}": result += "\\f"
-            case _ where scalar.value < 0x20:
-                result += "\\u00" + hexDigits[Int(scalar.value >> 4)] + hexDigits[Int(scalar.value & 0xF)]
+            case _ where scalar.breaksLineOrControlsTerminal:
+                // \uXXXX: JSON allows escaping any character, and these must not reach a
+                // terminal or a line-oriented reader raw.
+                result += "\\u"
+                for shift in [12, 8, 4, 0] { result += hexDigits[Int((scalar.value >> UInt32(shift)) & 0xF)] }
             default:
                 result.unicodeScalars.append(scalar)
             }

@@ -14,8 +14,7 @@ enum TextLogFormatter {
     /// would make the line ambiguous: spaces, `=`, quotes, backslashes, control characters.
     static func value(_ text: String) -> String {
         let needsQuotes = text.isEmpty || text.unicodeScalars.contains { scalar in
-            scalar == " " || scalar == "=" || scalar == "\"" || scalar == "\\" || scalar.value < 0x20
-                || scalar.value == 0x7F
+            scalar == " " || scalar == "=" || scalar == "\"" || scalar == "\\" || scalar.breaksLineOrControlsTerminal
         }
         return needsQuotes ? JSONEscaping.quoted(text) : text
     }
@@ -23,10 +22,10 @@ enum TextLogFormatter {
     /// Control characters escaped, so that one record is always one line: a newline in a
     /// message from a client cannot forge a second log line.
     static func escaped(_ text: String) -> String {
-        guard text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else { return text }
+        guard text.unicodeScalars.contains(where: \.breaksLineOrControlsTerminal) else { return text }
         var result = ""
         for scalar in text.unicodeScalars {
-            if scalar.value < 0x20 || scalar.value == 0x7F {
+            if scalar.breaksLineOrControlsTerminal {
                 result += String(JSONEscaping.quoted(String(scalar)).dropFirst().dropLast())
             } else {
                 result.unicodeScalars.append(scalar)
