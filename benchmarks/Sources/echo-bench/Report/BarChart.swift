@@ -3,7 +3,9 @@
 /// different rates stay readable), the value written at the end of each bar.
 extension SuiteReport {
     func svg() -> String {
-        let palette = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"]
+        // Fourteen distinct colours before any repeats.
+        let palette = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1",
+                       "#ff9da7", "#9c755f", "#bab0ac", "#1f3d5c", "#8cd17d", "#d37295", "#b6992d"]
         let servers = serverNames
         let labelWidth = 150.0, barArea = 560.0, valueWidth = 150.0
         let barHeight = 14.0, barGap = 2.0, groupGap = 14.0, top = 56.0
