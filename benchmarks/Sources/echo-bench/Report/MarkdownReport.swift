@@ -11,20 +11,20 @@ extension SuiteReport {
         out.append("```sh\n\(commandLine)\n```")
         out.append("")
 
-        out.append("Round trips per second (stream rows: chunks of SIZE bytes), and the ratio to the baseline; ⚠ marks errors or missing connections.")
+        out.append("Round trips per second (stream rows: chunks of SIZE bytes), and the ratio to the baseline (the median of the ratios within each round); ⚠ marks errors or missing connections.")
         out.append("")
         out.append(matrix { workload, server in
             guard let cell = cell(workload, server) else { return "failed" }
-            let ratio = self.cell(workload, settings.baseline).map { cell.roundTripsPerSecond / $0.roundTripsPerSecond }
+            let ratio = pairedRatio(workload, server) { $0.roundTripsPerSecond }
             return Decimal3.grouped(cell.roundTripsPerSecond) + (ratio.map { " (\(Decimal3.fixed($0, places: 2))×)" } ?? "")
                 + (cell.isClean ? "" : " ⚠")
         })
         out.append("")
-        out.append("Server CPU time per round trip in µs (user + system over the measured window ÷ round trips), and the ratio to the baseline: lower is better. This ranks servers even where the load generator limits the rate.")
+        out.append("Server CPU time per round trip in µs (user + system over the measured window ÷ round trips), and the ratio to the baseline (the median of the ratios within each round): lower is better. This ranks servers even where the load generator limits the rate.")
         out.append("")
         out.append(matrix { workload, server in
             guard let value = cell(workload, server)?.serverMicrosecondsPerRoundTrip else { return "–" }
-            let ratio = self.cell(workload, settings.baseline)?.serverMicrosecondsPerRoundTrip.map { value / $0 }
+            let ratio = pairedRatio(workload, server) { $0.serverMicrosecondsPerRoundTrip }
             return Decimal3.fixed(value, places: 2) + (ratio.map { " (\(Decimal3.fixed($0, places: 2))×)" } ?? "")
         })
         out.append("")

@@ -13,6 +13,25 @@ struct SuiteReport: Sendable {
         CellSummary(runs.filter { $0.workload == workload && $0.server == server })
     }
 
+    /// The median over rounds of `server`'s value ÷ the baseline's in the same round. The two
+    /// ran back to back, so what drifted between rounds cancels out of each ratio, which a
+    /// ratio of the two medians would not do.
+    func pairedRatio(_ workload: String, _ server: String, _ value: (LoadReport) -> Double?) -> Double? {
+        var ratios: [Double] = []
+        for round in 1...settings.rounds {
+            func report(_ name: String) -> LoadReport? {
+                runs.first { $0.workload == workload && $0.server == name && $0.round == round }?.report
+            }
+            guard let mine = report(server).flatMap(value), let base = report(settings.baseline).flatMap(value),
+                  base > 0 else { continue }
+            ratios.append(mine / base)
+        }
+        guard !ratios.isEmpty else { return nil }
+        ratios.sort()
+        let middle = ratios.count / 2
+        return ratios.count % 2 == 1 ? ratios[middle] : (ratios[middle - 1] + ratios[middle]) / 2
+    }
+
     /// Everything that went wrong, one line each, for the report's end.
     var problems: [String] {
         var lines: [String] = []
