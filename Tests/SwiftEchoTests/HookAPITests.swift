@@ -7,19 +7,6 @@ import Testing
 /// The Swift hook API, embedded in the test process: closures, per-connection handlers,
 /// declining, closing, errors, limits, deferred replies.
 @Suite struct HookAPITests {
-    /// A started server on a free port; stop it with `finish`.
-    private func serve(_ hook: Hook, framing: Framing = .line, sink: CapturingSink = CapturingSink(),
-                       _ change: (inout Configuration) -> Void = { _ in }) throws -> EchoServer {
-        var configuration = Configuration()
-        configuration.port = 0
-        configuration.framing = framing
-        change(&configuration)
-        let server = EchoServer(configuration: configuration, hook: hook,
-                                logger: Logger(label: "test", logLevel: .info, sink: sink))
-        try server.start()
-        return server
-    }
-
     private func finish(_ server: EchoServer) throws {
         server.stop(graceful: false)
         try Background { server.wait() }.value(timeout: 10)
@@ -28,7 +15,7 @@ import Testing
     private func line(_ text: String) -> [UInt8] { Array((text + "\n").utf8) }
 
     @Test func aClosureMapsEachMessage() throws {
-        let server = try serve(.map { message in "<\(message.text)>" })
+        let server = try startServer(.map { message in "<\(message.text)>" })
         let client = try TestClient(port: server.localAddresses[0].port)
         try client.send(line("a") + line("") + line("héllo"))
         let expected = line("<a>") + line("<>") + line("<héllo>")
@@ -59,7 +46,7 @@ import Testing
             }
         }
         let events = Locked<[String]>([])
-        let server = try serve(.handler { _ in Counter(events: events) })
+        let server = try startServer(.handler { _ in Counter(events: events) })
         let port = server.localAddresses[0].port
         let a = try TestClient(port: port), b = try TestClient(port: port)
         try a.send(line("x"))
@@ -78,7 +65,7 @@ import Testing
     }
 
     @Test func declineSendsNothingAndAnEmptyReplyIsAnEmptyLine() throws {
-        let server = try serve(Hook { message, reply in
+        let server = try startServer(Hook { message, reply in
             if message.starts(with: "skip".utf8) { reply.decline() }
         })
         let client = try TestClient(port: server.localAddresses[0].port)
@@ -89,7 +76,7 @@ import Testing
     }
 
     @Test func aHookCanCloseItsConnectionAfterItsReply() throws {
-        let server = try serve(Hook { message, reply in
+        let server = try startServer(Hook { message, reply in
             reply.write("bye")
             reply.closeConnection()
         })
@@ -103,7 +90,7 @@ import Testing
     @Test func aThrowingHookClosesOnlyItsConnection() throws {
         struct Refused: Error, CustomStringConvertible { var description: String { "refused by test" } }
         let sink = CapturingSink()
-        let server = try serve(Hook { message, reply in
+        let server = try startServer(Hook { message, reply in
             if message.starts(with: "boom".utf8) { throw Refused() }
             reply.write(message)
         }, sink: sink)
@@ -120,7 +107,7 @@ import Testing
     /// Replies computed later, out of order, by tasks, still go out in message order. The
     /// test's own socket calls run on a thread, leaving the task pool to the replies.
     @Test func deferredRepliesKeepMessageOrder() async throws {
-        let server = try serve(Hook { message, reply in
+        let server = try startServer(Hook { message, reply in
             let later = reply.replyLater()
             let text = message.text
             let delay = UInt64(text.count % 3) * 20  // later messages may finish first
@@ -144,7 +131,7 @@ import Testing
     /// A deferred reply completed after its connection closed is dropped, safely.
     @Test func aLateReplyForAClosedConnectionIsDropped() throws {
         let handles = Locked<[DeferredReply]>([])
-        let server = try serve(Hook { _, reply in
+        let server = try startServer(Hook { _, reply in
             let later = reply.replyLater()
             handles.withLock { $0.append(later) }
         })
@@ -162,7 +149,7 @@ import Testing
 
     /// A handle dropped without an answer declines, so the connection is not held forever.
     @Test func aDroppedHandleDeclines() throws {
-        let server = try serve(Hook { message, reply in
+        let server = try startServer(Hook { message, reply in
             if message.starts(with: "later".utf8) { _ = reply.replyLater() } else { reply.write(message) }
         })
         let client = try TestClient(port: server.localAddresses[0].port)
@@ -174,7 +161,7 @@ import Testing
     /// A reply over --max-reply is refused before it is queued: the connection closes.
     @Test func aReplyOverMaxReplyClosesItsConnection() throws {
         let sawOverflow = Locked(false)
-        let server = try serve(Hook { message, reply in
+        let server = try startServer(Hook { message, reply in
             for _ in 0..<100 { reply.write(message) }  // 100 times its input
             if reply.isOverLimit { sawOverflow.withLock { $0 = true } }
         }, { $0.maxReply = 10_000 })
@@ -190,7 +177,7 @@ import Testing
     /// Stopping the server from inside a hook is safe: it stops, gracefully, after the call.
     @Test func aHookMayStopTheServer() throws {
         let box = Locked<EchoServer?>(nil)
-        let server = try serve(Hook { message, reply in
+        let server = try startServer(Hook { message, reply in
             reply.write(message)
             box.withLock { $0 }?.stop()
         })
@@ -205,7 +192,7 @@ import Testing
     /// A slow hook is logged and counted; it stalls its loop, which README says plainly.
     @Test func aSlowHookIsLoggedAndCounted() throws {
         let sink = CapturingSink()
-        let server = try serve(Hook { message, reply in
+        let server = try startServer(Hook { message, reply in
             usleep(60_000)
             reply.write(message)
         }, sink: sink, { $0.slowHook = .milliseconds(50) })
@@ -217,7 +204,7 @@ import Testing
     }
 
     @Test func lengthFramingWithAHandler() throws {
-        let server = try serve(.map { $0.text.uppercased() }, framing: .length)
+        let server = try startServer(.map { $0.text.uppercased() }, framing: .length)
         let client = try TestClient(port: server.localAddresses[0].port)
         try client.send(FramingTests.lengthFrame(Array("abc".utf8)) + FramingTests.lengthFrame([]))
         let expected = FramingTests.lengthFrame(Array("ABC".utf8)) + FramingTests.lengthFrame([])
