@@ -59,8 +59,8 @@ import cbench
     }
 
     @Test func loadAgainstNothingFailsEveryConnect() throws {
-        let port = try #require(freeLoopbackPort())
-        let run = try bench(["load", "--port", String(port), "--conns", "5", "--duration", "0.2", "--connect-timeout", "2", "--json"])
+        let nobody = try HeldPort(listening: false)
+        let run = try bench(["load", "--port", String(nobody.port), "--conns", "5", "--duration", "0.2", "--connect-timeout", "2", "--json"])
         #expect(run.status == .exited(2))
         let result = try json(run.stdout)
         #expect(result["ready"] as? Int == 0)
@@ -158,21 +158,5 @@ import cbench
             #expect(bucket < Int(CB_HIST_BUCKETS))
             #expect(cb_histogram_bucket_upper(bucket) >= value)
         }
-    }
-
-    private func freeLoopbackPort() -> Int? {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
-            }
-        }
-        return bound ? Int(UInt16(bigEndian: address.sin_port)) : nil
     }
 }

@@ -2,7 +2,7 @@ import cecho
 
 /// Calls a hook exactly as the loop does (through the same C trampolines, into a reply the
 /// core owns) one message at a time, with no loop and no sockets. The benchmark runner times
-/// the Swift hook path with it; a test could check a hook's replies the same way.
+/// the Swift hook path with it.
 ///
 /// Not thread-safe: one probe belongs to one thread, like a loop's connection.
 package final class HookProbe {
@@ -38,23 +38,11 @@ package final class HookProbe {
     /// Hands `message` to the hook; returns the length of the reply it wrote, or nil when it
     /// did not reply (declined, failed, closed, or answers later).
     package func call(_ message: UnsafeRawBufferPointer) -> Int? {
-        let (replied, reply) = invoke(message)
-        return replied ? reply.count : nil
-    }
-
-    /// The reply to `message` as bytes, for checking what a hook answers.
-    package func reply(to message: [UInt8]) -> [UInt8]? {
-        let (replied, reply) = message.withUnsafeBytes { invoke($0) }
-        return replied ? Array(reply) : nil
-    }
-
-    /// The hook's action was a reply, and the bytes it wrote (valid until the next call).
-    private func invoke(_ message: UnsafeRawBufferPointer) -> (Bool, UnsafeRawBufferPointer) {
         let action = hooks.message(
             hooks.ctx, connectionContext, message.baseAddress?.assumingMemoryBound(to: CChar.self),
             message.count, reply)
         var length = 0
-        let bytes = ce_reply_take(reply, &length)
-        return (action == CE_ACTION_REPLY, UnsafeRawBufferPointer(start: bytes, count: length))
+        _ = ce_reply_take(reply, &length)
+        return action == CE_ACTION_REPLY ? length : nil
     }
 }

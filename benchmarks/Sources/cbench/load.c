@@ -348,7 +348,7 @@ static int prepare(engine *e, char *error, size_t error_len) {
     if (!e->conns || !e->stamps || !e->receive_buffer || !e->waiter) goto oom;
     for (int i = 0; i < config->conns; i++) {
         e->conns[i].fd = -1;
-        e->conns[i].offset = wire_offset_for(&e->wire, config->seed, i);
+        e->conns[i].offset = wire_offset_for(config->seed, i);
         e->conns[i].stamps = e->stamps + (size_t)i * (size_t)e->ring;
     }
     e->unfinished = (uint64_t)config->conns;

@@ -60,8 +60,7 @@ void wire_free(wire *w) {
     w->sent = w->expect = NULL;
 }
 
-uint32_t wire_offset_for(const wire *w, uint64_t seed, int conn) {
-    (void)w;
+uint32_t wire_offset_for(uint64_t seed, int conn) {
     uint64_t state = seed ^ ((uint64_t)(unsigned)conn * 0x2545f4914f6cdd1dull);
     return (uint32_t)(splitmix64(&state) % WIRE_PERIOD);
 }

@@ -36,7 +36,7 @@ int wire_init(wire *w, cb_framing framing, cb_expect expect, size_t size, uint64
 void wire_free(wire *w);
 
 /* Where a connection's message 0 starts in the pattern. */
-uint32_t wire_offset_for(const wire *w, uint64_t seed, int conn);
+uint32_t wire_offset_for(uint64_t seed, int conn);
 
 /* The piece of the stream of the connection starting at `offset`, at stream position `pos`:
  * up to the end of the header, payload or terminator that `pos` falls in. */

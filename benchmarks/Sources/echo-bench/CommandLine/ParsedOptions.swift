@@ -65,18 +65,6 @@ struct ParsedOptions: Sendable {
         return value
     }
 
-    func integers(_ name: String, in range: ClosedRange<Int>) throws(UsageError) -> [Int]? {
-        guard let text = string(name) else { return nil }
-        var result: [Int] = []
-        for part in text.split(separator: ",", omittingEmptySubsequences: false) {
-            guard let value = Int(part), range.contains(value) else {
-                throw invalid(name, text, "a comma-separated list of integers from \(range.lowerBound) to \(range.upperBound)")
-            }
-            result.append(value)
-        }
-        return result
-    }
-
     /// Seconds, as a decimal number.
     func seconds(_ name: String, default fallback: Double, in range: ClosedRange<Double>) throws(UsageError) -> Double {
         guard let text = string(name) else { return fallback }
