@@ -27,13 +27,15 @@ static void refuse(ce_loop *l, int fd, const ce_sockaddr *peer, _Atomic uint64_t
     /* Count first: once the client sees the close, the counter must already say why. */
     atomic_store_explicit(counter, atomic_load_explicit(counter, memory_order_relaxed) + 1,
                           memory_order_relaxed);
-    close(fd);
     uint64_t suppressed;
-    if (!ce_log_on(l, CE_LOG_WARNING) || !ce_ratelimit_allow(&l->refusal_log, l->now_ms, &suppressed))
+    if (!ce_log_on(l, CE_LOG_WARNING) || !ce_ratelimit_allow(&l->refusal_log, l->now_ms, &suppressed)) {
+        close(fd);
         return;
+    }
     char where[CE_ENDPOINT_LEN], more[48] = "";
-    if (peer) ce_net_format(&peer->sa, where, sizeof where);
+    if (peer) ce_net_format_peer(fd, &peer->sa, where, sizeof where); /* a Unix peer needs fd open */
     else snprintf(where, sizeof where, "(unknown)");
+    close(fd);
     if (suppressed) snprintf(more, sizeof more, " (%" PRIu64 " more refusals not logged)", suppressed);
     ce_log_field fields[2] = {{"peer.address", where}, {"reason", why}};
     ce_logf(l, CE_LOG_WARNING, fields, 2, "refused connection: %s%s", why, more);
@@ -89,7 +91,7 @@ static void admit(ce_loop *l, int fd, const ce_sockaddr *peer) {
         refuse(l, fd, peer, &l->counters.refused_no_descriptors, "descriptor beyond the loop's table");
         return;
     }
-    ce_net_tune_connection(fd);
+    ce_net_tune_connection(fd, peer->sa.sa_family);
     if (!ce_conn_open(l, fd, peer)) {
         int err = errno;
         refuse(l, fd, peer, &l->counters.errors, strerror(err));

@@ -83,7 +83,7 @@ static void fail(ce_loop *l, ce_conn *c, int err) {
 /* Tell the hook about a new connection; it returns the context it wants back. */
 static void announce(ce_loop *l, ce_conn *c) {
     char peer[CE_ENDPOINT_LEN], local[CE_ENDPOINT_LEN] = "?";
-    ce_net_format(&c->peer.sa, peer, sizeof peer);
+    ce_net_format_peer(c->fd, &c->peer.sa, peer, sizeof peer);
     (void)ce_net_local_endpoint(c->fd, local, sizeof local);
     ce_conn_info info = {.fd = c->fd, .id = c->id, .peer = peer, .local = local};
     c->user = l->hooks.opened(l->hooks.ctx, &info);

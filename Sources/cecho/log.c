@@ -34,7 +34,7 @@ void ce_conn_logf(ce_loop *l, const ce_conn *c, ce_log_level level, const ce_log
     if (!ce_log_on(l, level)) return;
     char id[24], peer[CE_ENDPOINT_LEN];
     snprintf(id, sizeof id, "%" PRIu64, c->id);
-    ce_net_format(&c->peer.sa, peer, sizeof peer);
+    ce_net_format_peer(c->fd, &c->peer.sa, peer, sizeof peer);
     ce_log_field all[CE_LOG_FIELDS_MAX] = {{"conn.id", id}, {"peer.address", peer}};
     size_t n = 2;
     for (size_t i = 0; i < nfields && n < CE_LOG_FIELDS_MAX; i++) all[n++] = fields[i];

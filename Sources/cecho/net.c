@@ -1,5 +1,5 @@
 /*
- * net.c -- resolve, bind and listen; accept; format addresses.
+ * net.c -- resolve, bind and listen over TCP; accept; format addresses (Unix ones too).
  */
 #include "cecho.h"
 #include "net.h"
@@ -12,6 +12,7 @@
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 void ce_net_format(const struct sockaddr *sa, char *out, size_t outlen) {
@@ -35,7 +36,25 @@ void ce_net_format(const struct sockaddr *sa, char *out, size_t outlen) {
         snprintf(out, outlen, "[%s]:%u", host, port);
         return;
     }
+    if (sa->sa_family == AF_UNIX) {
+        /* Unnamed (a client's) and abstract sockets have no path to show. */
+        const struct sockaddr_un *un = (const struct sockaddr_un *)sa;
+        if (un->sun_path[0] == '\0') snprintf(out, outlen, "unix");
+        else snprintf(out, outlen, "unix:%.*s", (int)sizeof un->sun_path, un->sun_path);
+        return;
+    }
     snprintf(out, outlen, "(family %d)", (int)sa->sa_family);
+}
+
+void ce_net_format_peer(int fd, const struct sockaddr *peer, char *out, size_t outlen) {
+    /* A Unix-domain client is usually unnamed, and what accept() kept of a name is cut to the
+     * size of a ce_sockaddr: name the socket it came through instead, which the accepted
+     * descriptor reports as its own address, so no connection needs to store it. */
+    if (peer->sa_family == AF_UNIX) {
+        if (fd < 0 || ce_net_local_endpoint(fd, out, outlen) == -1) snprintf(out, outlen, "unix");
+        return;
+    }
+    ce_net_format(peer, out, outlen);
 }
 
 #if !defined(SOCK_NONBLOCK) || !(defined(__linux__) || defined(__FreeBSD__) || defined(__NetBSD__) || \
@@ -66,9 +85,9 @@ int ce_net_accept(int lfd, struct sockaddr *sa, socklen_t *salen) {
 #endif
 }
 
-void ce_net_tune_connection(int fd) {
+void ce_net_tune_connection(int fd, int family) {
     int one = 1;
-    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (family != AF_UNIX) (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 #if defined(SO_NOSIGPIPE) && !defined(MSG_NOSIGNAL)
     (void)setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
 #endif
@@ -190,6 +209,7 @@ int ce_net_local_port(int fd) {
 int ce_net_local_endpoint(int fd, char *out, size_t outlen) {
     struct sockaddr_storage ss;
     socklen_t len = sizeof ss;
+    memset(&ss, 0, sizeof ss); /* a Unix path fills sun_path without its NUL when it is full */
     if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1) return -1;
     ce_net_format((struct sockaddr *)&ss, out, outlen);
     return 0;

@@ -7,16 +7,19 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
-/* Longest "[v6 address]:port" we format, with its NUL. */
-#define CE_ENDPOINT_LEN 64
+/* Longest address we format, with its NUL: "unix:" and a whole sun_path. */
+#define CE_ENDPOINT_LEN 128
 
-/* Format an address as "1.2.3.4:port" or "[v6]:port" (IPv4-mapped IPv6 as IPv4). */
+/* Format an address as "1.2.3.4:port" or "[v6]:port" (IPv4-mapped IPv6 as IPv4), a Unix one as
+ * "unix:PATH", or "unix" when it has no path. */
 void ce_net_format(const struct sockaddr *sa, char *out, size_t outlen);
+/* Format the peer of connection `fd`; a Unix-domain peer as the socket it connected to. */
+void ce_net_format_peer(int fd, const struct sockaddr *peer, char *out, size_t outlen);
 /* accept() a connection as a non-blocking, close-on-exec socket; -1/errno like accept(). */
 int ce_net_accept(int lfd, struct sockaddr *sa, socklen_t *salen);
-/* Per-connection options: TCP_NODELAY (echo replies must not wait for Nagle), and on
- * platforms without MSG_NOSIGNAL, SO_NOSIGPIPE. Best effort. */
-void ce_net_tune_connection(int fd);
+/* Per-connection options: TCP_NODELAY for TCP (echo replies must not wait for Nagle), and on
+ * platforms without MSG_NOSIGNAL, SO_NOSIGPIPE. Best effort. `family` is the peer's. */
+void ce_net_tune_connection(int fd, int family);
 /* Flag for send() that keeps a peer's reset from raising SIGPIPE, where the platform has it. */
 #ifdef MSG_NOSIGNAL
 #define CE_SEND_FLAGS MSG_NOSIGNAL

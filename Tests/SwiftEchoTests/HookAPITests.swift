@@ -16,7 +16,7 @@ import Testing
 
     @Test func aClosureMapsEachMessage() throws {
         let server = try startServer(.map { message in "<\(message.text)>" })
-        let client = try TestClient(port: server.localAddresses[0].port)
+        let client = try TestClient(port: server.port)
         try client.send(line("a") + line("") + line("héllo"))
         let expected = line("<a>") + line("<>") + line("<héllo>")
         #expect(try client.receive(exactly: expected.count) == expected)
@@ -47,7 +47,7 @@ import Testing
         }
         let events = Locked<[String]>([])
         let server = try startServer(.handler { _ in Counter(events: events) })
-        let port = server.localAddresses[0].port
+        let port = server.port
         let a = try TestClient(port: port), b = try TestClient(port: port)
         try a.send(line("x"))
         #expect(try a.receive(exactly: 4) == line("1:x"))
@@ -68,7 +68,7 @@ import Testing
         let server = try startServer(Hook { message, reply in
             if message.starts(with: "skip".utf8) { reply.decline() }
         })
-        let client = try TestClient(port: server.localAddresses[0].port)
+        let client = try TestClient(port: server.port)
         try client.send(line("skip me") + line("answer") + line("skip") + line("again"))
         #expect(try client.receive(exactly: 2) == [10, 10], "two empty replies, nothing for the skipped")
         #expect(client.outcome(within: 0.2) == .nothingYet)
@@ -80,7 +80,7 @@ import Testing
             reply.write("bye")
             reply.closeConnection()
         })
-        let client = try TestClient(port: server.localAddresses[0].port)
+        let client = try TestClient(port: server.port)
         try client.send(line("quit") + line("ignored"))
         #expect(try client.receiveUntilEOF() == line("bye"))
         try finish(server)
@@ -94,7 +94,7 @@ import Testing
             if message.starts(with: "boom".utf8) { throw Refused() }
             reply.write(message)
         }, sink: sink)
-        let port = server.localAddresses[0].port
+        let port = server.port
         let victim = try TestClient(port: port), bystander = try TestClient(port: port)
         try victim.send(line("fine") + line("boom") + line("never"))
         #expect(try victim.receiveUntilEOF() == line("fine"))
@@ -116,7 +116,7 @@ import Testing
                 later.send("re: \(text)")
             }
         })
-        let port = server.localAddresses[0].port
+        let port = server.port
         let words = (0..<30).map { String(repeating: "w", count: $0 % 7) + "\($0)" }
         let expected = words.flatMap { line("re: \($0)") }
         let received = try await onThread {
@@ -135,7 +135,7 @@ import Testing
             let later = reply.replyLater()
             handles.withLock { $0.append(later) }
         })
-        let client = try TestClient(port: server.localAddresses[0].port)
+        let client = try TestClient(port: server.port)
         try client.send(line("hello"))
         #expect(waitUntil(timeout: 2) { handles.withLock { $0.count } == 1 })
         client.reset()  // gone for good: a FIN alone would be a half-close, still owed its reply
@@ -152,7 +152,7 @@ import Testing
         let server = try startServer(Hook { message, reply in
             if message.starts(with: "later".utf8) { _ = reply.replyLater() } else { reply.write(message) }
         })
-        let client = try TestClient(port: server.localAddresses[0].port)
+        let client = try TestClient(port: server.port)
         try client.send(line("later") + line("now"))
         #expect(try client.receive(exactly: 4) == line("now"))
         try finish(server)
@@ -165,7 +165,7 @@ import Testing
             for _ in 0..<100 { reply.write(message) }  // 100 times its input
             if reply.isOverLimit { sawOverflow.withLock { $0 = true } }
         }, { $0.maxReply = 10_000 })
-        let client = try TestClient(port: server.localAddresses[0].port)
+        let client = try TestClient(port: server.port)
         try client.send(line("small") + line(String(repeating: "x", count: 200)))
         let first = [UInt8](repeating: 0, count: 0) + Array(repeating: Array("small".utf8), count: 100).flatMap { $0 } + [10]
         #expect(mismatch(try client.receiveUntilEOF(), first) == nil)
@@ -182,7 +182,7 @@ import Testing
             box.withLock { $0 }?.stop()
         })
         box.withLock { $0 = server }
-        let client = try TestClient(port: server.localAddresses[0].port)
+        let client = try TestClient(port: server.port)
         try client.send(line("stop"))
         #expect(try client.receiveUntilEOF() == line("stop"))
         try Background { server.wait() }.value(timeout: 10)
@@ -196,7 +196,7 @@ import Testing
             usleep(60_000)
             reply.write(message)
         }, sink: sink, { $0.slowHook = .milliseconds(50) })
-        let client = try TestClient(port: server.localAddresses[0].port)
+        let client = try TestClient(port: server.port)
         #expect(try client.roundTrip(line("slow")))
         #expect(server.stats.slowHooks == 1)
         #expect(sink.records.contains { $0.level == .warning && $0.message.hasPrefix("slow hook") })
@@ -205,7 +205,7 @@ import Testing
 
     @Test func lengthFramingWithAHandler() throws {
         let server = try startServer(.map { $0.text.uppercased() }, framing: .length)
-        let client = try TestClient(port: server.localAddresses[0].port)
+        let client = try TestClient(port: server.port)
         try client.send(FramingTests.lengthFrame(Array("abc".utf8)) + FramingTests.lengthFrame([]))
         let expected = FramingTests.lengthFrame(Array("ABC".utf8)) + FramingTests.lengthFrame([])
         #expect(try client.receive(exactly: expected.count) == expected)

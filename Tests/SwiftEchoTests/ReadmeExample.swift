@@ -61,7 +61,7 @@ import Testing
 @Suite struct ReadmeExampleTests {
     @Test func theHookExampleServesItsProtocol() async throws {
         let server = try startLineServer(port: 0)
-        let port = server.localAddresses[0].port
+        let port = server.port
         let received = try await onThread {
             // The lookups run as tasks; blocking tests elsewhere may hold the task pool for a
             // while, hence the long (still bounded) wait.

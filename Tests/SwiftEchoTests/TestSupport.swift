@@ -56,6 +56,8 @@ struct SettingExample: Sendable, CustomTestStringConvertible {
     static let all: [SettingExample] = [
         SettingExample(name: "host", text: "::1", expected: Configuration(host: "::1")),
         SettingExample(name: "port", text: "7000", expected: Configuration(port: 7000)),
+        SettingExample(name: "listen", text: "[::1]:7", expected: Configuration(listen: [.tcp(host: "::1", port: 7)])),
+        SettingExample(name: "unix-mode", text: "0600", expected: Configuration(unixMode: 0o600)),
         SettingExample(name: "backend", text: "poll", expected: Configuration(backend: .poll)),
         SettingExample(name: "backlog", text: "128", expected: Configuration(backlog: 128)),
         SettingExample(name: "max-connections", text: "500", expected: Configuration(maxConnections: 500)),

@@ -1,5 +1,17 @@
 import cecho
 
+/// The socket file a Unix listener was bound to, and which file it was, so that it is removed
+/// only while it is still ours: a restart that replaced it keeps its own.
+struct UnixSocketFile: Sendable {
+    let path: String
+    fileprivate let identity: ce_unix_file
+
+    /// Removes the file if it is still the one we created; silent when it is gone or replaced.
+    func remove() {
+        withUnsafePointer(to: identity) { _ = ce_net_remove_unix(path, $0) }
+    }
+}
+
 /// Binding listeners and reading back where they are: the socket calls the server needs
 /// before its loop runs, each a thin wrapper over the core's net helpers.
 enum Listeners {
@@ -17,12 +29,23 @@ enum Listeners {
         return Array(fds.prefix(count))
     }
 
+    /// Binds a Unix-domain stream listener at `path` with permissions `mode`, replacing a stale
+    /// socket file but never a live one or anything else.
+    static func bindUnix(path: String, mode: Int, backlog: Int) throws(CoreError) -> (Int32, UnixSocketFile) {
+        var fd: Int32 = -1
+        var identity = ce_unix_file()
+        let message = CoreError.capture { err, len in
+            ce_net_listen_unix(path, UInt32(mode), Int32(clamping: backlog), &fd, &identity, err, len)
+        }
+        if let message { throw CoreError(message: message) }
+        return (fd, UnixSocketFile(path: path, identity: identity))
+    }
+
     /// Where listener `fd` is bound, or nil when the system cannot say.
     static func address(of fd: Int32) -> ListeningAddress? {
-        var text = [CChar](repeating: 0, count: 64)
-        let port = ce_net_local_port(fd)
-        guard port >= 0, ce_net_local_endpoint(fd, &text, text.count) == 0 else { return nil }
+        var text = [CChar](repeating: 0, count: 160)
+        guard ce_net_local_endpoint(fd, &text, text.count) == 0 else { return nil }
         let endpoint = text.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-        return ListeningAddress(endpoint: endpoint, port: Int(port))
+        return try? ListenAddress(parsing: endpoint)
     }
 }

@@ -44,6 +44,7 @@ public enum CommandLineInterface {
         }
 
         var configuration = table.defaults
+        var given: [String: String] = [:]  // how each setting was given, by name
         let environmentConfig = environment[configEnvironmentVariable].flatMap { $0.isEmpty ? nil : $0 }
         if let path = configFlag ?? environmentConfig {
             let bytes: [UInt8]
@@ -54,11 +55,21 @@ public enum CommandLineInterface {
                     "Cannot read configuration file \(MessageText.quoted(path)):"
                         + " \(MessageText.escapingControlCharacters(String(describing: error))).")
             }
-            try table.applyFile(bytes, path: path, to: &configuration)
+            given.merge(try table.applyFile(bytes, path: path, to: &configuration)) { $1 }
         }
-        try table.applyEnvironment(environment, to: &configuration)
-        try table.applyFlags(flags, to: &configuration)
+        given.merge(try table.applyEnvironment(environment, to: &configuration)) { $1 }
+        given.merge(try table.applyFlags(flags, to: &configuration)) { $1 }
+        try refuseListenWithHostOrPort(given)
         return .serve(configuration)
+    }
+
+    /// `--listen` replaces `--host` and `--port`: given together, from any sources, one of them
+    /// would be silently ignored, so they are refused.
+    private static func refuseListenWithHostOrPort(_ given: [String: String]) throws(ConfigurationError) {
+        guard let listen = given["listen"], let other = given["host"] ?? given["port"] else { return }
+        throw .usage(
+            "\(listen) and \(other) cannot be combined: --listen replaces --host and --port;"
+                + " give the address and port in --listen, as in --listen 127.0.0.1:7.")
     }
 
     /// Reads a configuration file with POSIX `open`/`read`, up to 1 MiB. The default

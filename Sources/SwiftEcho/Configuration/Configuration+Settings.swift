@@ -17,6 +17,14 @@ extension Configuration {
             .single(
                 "port", valueName: "port", .integer(in: 0...65535), \.port,
                 help: "TCP port; 0 picks a free port."),
+            .repeated(
+                "listen", valueName: "address", .listenAddress, \.listen,
+                help: "Listen here instead of --host and --port; repeat for several addresses:"
+                    + " HOST:PORT, [IPV6]:PORT (port 0 picks a free one for that address), or"
+                    + " unix:PATH for a Unix-domain socket. A comma-separated list in ECHO_LISTEN."),
+            .single(
+                "unix-mode", valueName: "mode", .permissions, \.unixMode,
+                help: "Permissions of the Unix socket files --listen creates, in octal."),
             .single(
                 "backend", valueName: "backend", .choice, \.backend,
                 help: "Readiness backend; auto picks epoll on Linux, kqueue on BSD/macOS,"

@@ -18,7 +18,7 @@ extension Configuration {
             } catch {
                 throw .usage(
                     "The value \(MessageText.quoted(values[error.index])) is invalid for"
-                        + " '\(setting.flag)': expected \(error.expectation).")
+                        + " '\(setting.flag)': \(error.explanation).")
             }
         }
         guard availableBackends.contains(backend) else {

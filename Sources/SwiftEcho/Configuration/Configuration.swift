@@ -5,10 +5,16 @@
 /// ``validate(availableBackends:)``. Every property here is one row of the settings table, so
 /// the command line, the environment and the file accept exactly the same values.
 public struct Configuration: Sendable, Equatable {
-    /// Address or host name to listen on (`--host`). Never empty.
+    /// Address or host name to listen on (`--host`) when ``listen`` is empty. Never empty.
     public var host: String
-    /// TCP port to listen on (`--port`), 0...65535; 0 lets the system pick a free one.
+    /// TCP port to listen on (`--port`) when ``listen`` is empty, 0...65535; 0 lets the system
+    /// pick a free one.
     public var port: Int
+    /// Where to listen (`--listen`, repeatable): TCP and Unix-domain addresses. When not empty,
+    /// it replaces ``host`` and ``port``; the command line refuses both at once.
+    public var listen: [ListenAddress]
+    /// Permissions of the Unix socket files the server creates (`--unix-mode`), 0...0o777.
+    public var unixMode: Int
     /// Readiness backend (`--backend`).
     public var backend: Backend
     /// Length of the kernel's queue of not-yet-accepted connections (`--backlog`), 1...65535.
@@ -52,6 +58,8 @@ public struct Configuration: Sendable, Equatable {
     public init(
         host: String = "127.0.0.1",
         port: Int = 10000,
+        listen: [ListenAddress] = [],
+        unixMode: Int = 0o660,
         backend: Backend = .auto,
         backlog: Int = 1024,
         maxConnections: Int = 10000,
@@ -70,6 +78,8 @@ public struct Configuration: Sendable, Equatable {
     ) {
         self.host = host
         self.port = port
+        self.listen = listen
+        self.unixMode = unixMode
         self.backend = backend
         self.backlog = backlog
         self.maxConnections = maxConnections

@@ -16,6 +16,14 @@ struct ValueRejection: Error, Sendable, Equatable {
     var index: Int
     /// What a valid value looks like, e.g. "an integer from 0 to 65535".
     var expectation: String
+    /// What is wrong with this value in particular, when the format can say more than the
+    /// expectation: "the port is missing".
+    var problem: String? = nil
+
+    /// Completes "The value 'x' is invalid for '--y': …".
+    var explanation: String {
+        problem.map { "\($0); expected \(expectation)" } ?? "expected \(expectation)"
+    }
 }
 
 /// One row of a settings table: everything the command line, the environment, the JSON file
@@ -73,7 +81,8 @@ extension Setting {
                 var parsed: Value?
                 for (index, text) in texts.enumerated() {
                     guard let value = format.parse(text) else {
-                        throw ValueRejection(index: index, expectation: format.expectation)
+                        throw ValueRejection(
+                            index: index, expectation: format.expectation, problem: format.problem(text))
                     }
                     parsed = value
                 }
@@ -96,7 +105,8 @@ extension Setting {
                 var values: [Value] = []
                 for (index, text) in texts.enumerated() {
                     guard let value = format.parse(text) else {
-                        throw ValueRejection(index: index, expectation: format.expectation)
+                        throw ValueRejection(
+                            index: index, expectation: format.expectation, problem: format.problem(text))
                     }
                     values.append(value)
                 }

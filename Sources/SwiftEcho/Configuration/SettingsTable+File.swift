@@ -5,7 +5,11 @@ extension SettingsTable {
     /// Numeric settings take a JSON number or the same text a flag would; strings and choices
     /// take a JSON string; booleans a JSON boolean or string; repeatable settings a JSON array
     /// of those (or a single one). Every error is a `.configFile` error naming the file.
-    func applyFile(_ bytes: [UInt8], path: String, to root: inout Root) throws(ConfigurationError) {
+    /// Returns how each setting it applied was given, by setting name: `'port' in FILE`.
+    @discardableResult
+    func applyFile(
+        _ bytes: [UInt8], path: String, to root: inout Root
+    ) throws(ConfigurationError) -> [String: String] {
         let prefix = "Invalid configuration file \(MessageText.quoted(path)): "
         func invalid(_ detail: String) -> ConfigurationError {
             .configFile(prefix + detail)
@@ -24,6 +28,7 @@ extension SettingsTable {
         }
 
         var seenKeys: Set<String> = []
+        var given: [String: String] = [:]
         for member in members {
             let key = MessageText.quoted(member.key)
             guard let setting = setting(named: member.key) else {
@@ -33,6 +38,7 @@ extension SettingsTable {
             guard seenKeys.insert(member.key).inserted else {
                 throw invalid("duplicate key \(key).")
             }
+            given[member.key] = "\(key) in \(MessageText.quoted(path))"
 
             let items: [JSONValue]
             if setting.isRepeatable, case .array(let array) = member.value {
@@ -53,10 +59,11 @@ extension SettingsTable {
                 try setting.assign(&root, texts)
             } catch {
                 throw invalid(
-                    "the value \(items[error.index].rendered()) is invalid for \(key): expected"
-                        + " \(error.expectation).")
+                    "the value \(items[error.index].rendered()) is invalid for \(key):"
+                        + " \(error.explanation).")
             }
         }
+        return given
     }
 
     /// The text a JSON value stands for, as if typed on the command line, or nil when a value

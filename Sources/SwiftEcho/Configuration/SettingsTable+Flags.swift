@@ -2,11 +2,15 @@ extension SettingsTable {
     /// Applies the setting flags found by ``ArgumentScanner``, checking them in command-line
     /// order. A single-valued flag given twice keeps the last value (swift-argument-parser's
     /// default); a repeatable one collects every value and replaces what earlier sources set.
-    func applyFlags(_ flags: [FlagOccurrence], to root: inout Root) throws(ConfigurationError) {
+    /// Returns how each setting it applied was given, by setting name: `'--port'`.
+    @discardableResult
+    func applyFlags(_ flags: [FlagOccurrence], to root: inout Root) throws(ConfigurationError) -> [String: String] {
         var collected: [Int: [String]] = [:]
         var collectedOrder: [Int] = []
+        var given: [String: String] = [:]
         for flag in flags {
             let setting = settings[flag.settingIndex]
+            given[setting.name] = "'\(setting.flag)'"
             do throws(ValueRejection) {
                 if setting.isRepeatable {
                     var scratch = root  // validate now, so errors stay in command-line order
@@ -19,12 +23,13 @@ extension SettingsTable {
             } catch {
                 throw .usage(
                     "The value \(MessageText.quoted(flag.value)) is invalid for '\(setting.flag)':"
-                        + " expected \(error.expectation).")
+                        + " \(error.explanation).")
             }
         }
         for settingIndex in collectedOrder {
             // Every value was checked above, so this cannot fail.
             try? settings[settingIndex].assign(&root, collected[settingIndex] ?? [])
         }
+        return given
     }
 }

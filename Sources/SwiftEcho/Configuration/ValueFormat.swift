@@ -8,6 +8,8 @@ struct ValueFormat<Value>: Sendable {
     var allowedValues: [String]? = nil
     var parse: @Sendable (String) -> Value?
     var format: @Sendable (Value) -> String
+    /// Why a value that `parse` refused is wrong, when there is more to say than the expectation.
+    var problem: @Sendable (String) -> String? = { _ in nil }
 }
 
 extension ValueFormat where Value == Int {
@@ -104,6 +106,36 @@ extension ValueFormat where Value: RawRepresentable & CaseIterable & Sendable, V
                 return cases.first { $0.rawValue == lowered }
             },
             format: { $0.rawValue }
+        )
+    }
+}
+
+extension ValueFormat where Value == ListenAddress {
+    /// `HOST:PORT`, `[IPV6]:PORT` or `unix:PATH`; a refusal says what is wrong with the value.
+    static var listenAddress: ValueFormat {
+        ValueFormat(
+            kind: .string, expectation: ListenAddress.expectation,
+            parse: { try? ListenAddress(parsing: $0) },
+            format: { $0.description },
+            problem: { text in
+                do throws(ListenAddress.ParseError) {
+                    _ = try ListenAddress(parsing: text)
+                    return nil
+                } catch {
+                    return error.description
+                }
+            }
+        )
+    }
+}
+
+extension ValueFormat where Value == Int {
+    /// File permissions as octal digits, `0660` or `660`, at most 0777. Text even in the JSON
+    /// file, where a number would read as decimal.
+    static var permissions: ValueFormat {
+        ValueFormat(
+            kind: .string, expectation: "octal permissions from 0000 to 0777, such as 0660",
+            parse: ValueSyntax.parsePermissions, format: ValueSyntax.formatPermissions
         )
     }
 }

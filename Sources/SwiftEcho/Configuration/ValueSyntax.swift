@@ -20,6 +20,21 @@ enum ValueSyntax {
         parseInteger(text[...])
     }
 
+    /// Octal permissions: one to four octal digits, at most 0777 (no setuid, setgid or sticky
+    /// bits: they mean nothing on a socket).
+    static func parsePermissions(_ text: String) -> Int? {
+        guard (1...4).contains(text.utf8.count), text.utf8.allSatisfy({ (48...55).contains($0) }),
+              let mode = Int(text, radix: 8), mode <= 0o777
+        else { return nil }
+        return mode
+    }
+
+    /// `0660`: four octal digits, as `chmod` and systemd's `SocketMode=` show them.
+    static func formatPermissions(_ mode: Int) -> String {
+        let digits = String(mode, radix: 8)
+        return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
+    }
+
     /// Bytes: an integer, optionally followed by `KiB`, `MiB` or `GiB` (any letter case).
     static func parseSize(_ text: String) -> Int? {
         for (suffix, multiplier) in sizeSuffixes {

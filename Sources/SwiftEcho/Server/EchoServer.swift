@@ -29,7 +29,7 @@ public final class EchoServer: Sendable {
 
     private enum Phase {
         case idle, starting
-        case running(CoreLoop)
+        case running(CoreLoop, ListenerSet)
         case stopped
     }
 
@@ -85,7 +85,7 @@ public final class EchoServer: Sendable {
     public func stop(graceful: Bool = true) {
         state.withLock { state in
             switch state.phase {
-            case .running(let loop): loop.requestStop(graceful: graceful)
+            case .running(let loop, _): loop.requestStop(graceful: graceful)
             case .idle, .starting: state.pendingStop = (state.pendingStop ?? true) && graceful
             case .stopped: break
             }
@@ -110,7 +110,7 @@ public final class EchoServer: Sendable {
     /// The counters now (while running) or at the end (once stopped).
     public var stats: ServerStats {
         state.withLock { state in
-            if case .running(let loop) = state.phase { return loop.stats }
+            if case .running(let loop, _) = state.phase { return loop.stats }
             return state.finalStats
         }
     }
@@ -122,10 +122,10 @@ public final class EchoServer: Sendable {
             state.phase = .starting
         }
         do {
-            let (loop, addresses) = try makeLoop()
+            let (loop, listeners) = try makeLoop()
             state.withLock { state in
-                state.phase = .running(loop)
-                state.addresses = addresses
+                state.phase = .running(loop, listeners)
+                state.addresses = listeners.listeners.map(\.address)
                 state.backend = loop.backendName
                 if let graceful = state.pendingStop { loop.requestStop(graceful: graceful) }
             }
@@ -136,7 +136,7 @@ public final class EchoServer: Sendable {
         }
     }
 
-    private func makeLoop() throws(EchoServerError) -> (CoreLoop, [ListeningAddress]) {
+    private func makeLoop() throws(EchoServerError) -> (CoreLoop, ListenerSet) {
         let backend = configuration.backend.rawValue
         guard ce_backend_available(backend) != 0 else { throw .backendUnavailable(backend) }
         do {
@@ -153,33 +153,21 @@ public final class EchoServer: Sendable {
         } catch {
             throw .loopFailed(error.message)
         }
-        let fds: [Int32]
-        do {
-            fds = try Listeners.bindTCP(host: configuration.host, port: configuration.port,
-                                        backlog: configuration.backlog)
-        } catch {
-            throw .cannotListen(address: requestedAddress, reason: error.message)
-        }
-        let addresses = fds.compactMap(Listeners.address(of:))
-        for (index, fd) in fds.enumerated() {
+        let listeners = try ListenerSet.bind(configuration)
+        for (index, listener) in listeners.listeners.enumerated() {
             do {
-                try loop.addListener(fd)  // the loop owns fd now, even when this fails
+                try loop.addListener(listener.fd)  // the loop owns it now, even when this fails
             } catch {
-                fds[(index + 1)...].forEach { _ = close($0) }
-                throw .cannotListen(address: requestedAddress, reason: error.message)
+                listeners.listeners[(index + 1)...].forEach { _ = close($0.fd) }
+                listeners.removeSocketFiles()
+                throw .cannotListen(address: listener.address.description, reason: error.message)
             }
         }
-        for address in addresses {
-            logger.info("listening on \(address), backend \(loop.backendName)",
+        for listener in listeners.listeners {
+            logger.info("listening on \(listener.address), backend \(loop.backendName)",
                         metadata: ["backend": loop.backendName])
         }
-        return (loop, addresses)
-    }
-
-    /// "host:port" as asked for, IPv6 literals in brackets.
-    private var requestedAddress: String {
-        let host = configuration.host
-        return host.contains(":") ? "[\(host)]:\(configuration.port)" : "\(host):\(configuration.port)"
+        return (loop, listeners)
     }
 
     private func serve(_ loop: CoreLoop) {
@@ -193,10 +181,12 @@ public final class EchoServer: Sendable {
         finish(loop, failure: failure)
     }
 
-    /// Keeps the final counters and releases the loop (its descriptors close here).
+    /// Keeps the final counters, releases the loop (its descriptors close here) and removes the
+    /// Unix socket files, however the loop ended.
     private func finish(_ loop: CoreLoop, failure: EchoServerError?) {
         let final = loop.stats
         state.withLock { state in
+            if case .running(_, let listeners) = state.phase { listeners.removeSocketFiles() }
             state.phase = .stopped
             state.finalStats = final
             state.failure = failure

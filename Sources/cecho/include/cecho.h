@@ -113,6 +113,23 @@ int ce_net_local_endpoint(int fd, char *out, size_t outlen);
 /* The local port of socket `fd`, or -1. */
 int ce_net_local_port(int fd);
 
+/* Which file a Unix socket was bound to, so that only that file is ever removed. */
+typedef struct ce_unix_file {
+    uint64_t dev, ino;
+} ce_unix_file;
+/* Bind a non-blocking, close-on-exec Unix stream listener at `path` (permissions `mode`, set
+ * before it listens). A socket file whose listener is gone (connect() refused) is replaced;
+ * a live one fails with EADDRINUSE, anything else at `path` with EEXIST, and neither is
+ * touched. Stores the descriptor and the file's identity. On failure nothing stays open or
+ * created. */
+int ce_net_listen_unix(const char *path, unsigned mode, int backlog, int *fd, ce_unix_file *file,
+                       char *err, size_t errlen);
+/* Remove the socket file at `path` if it is still `file` (a restart may have replaced it).
+ * Returns 1 when removed, 0 when gone or replaced, -1 on error (errno set). */
+int ce_net_remove_unix(const char *path, const ce_unix_file *file);
+/* The longest Unix socket path this platform takes, in bytes. */
+size_t ce_net_unix_path_max(void);
+
 /* ---------------------------------------------------------------------------------------- */
 /* Limits                                                                                    */
 
@@ -199,8 +216,9 @@ typedef enum ce_action {
 typedef struct ce_conn_info {
     int fd;
     uint64_t id;       /* unique within its loop */
-    const char *peer;  /* "1.2.3.4:5678" or "[::1]:5678" */
-    const char *local;
+    const char *peer;  /* "1.2.3.4:5678", "[::1]:5678", or for a Unix-domain client the socket
+                        * it came through, "unix:PATH" */
+    const char *local; /* the same forms */
 } ce_conn_info;
 
 /* The reply being built for one message; valid only during the `message` callback. */

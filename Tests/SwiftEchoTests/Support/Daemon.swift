@@ -14,7 +14,10 @@ enum Termination: Equatable {
 /// leaves it running.
 final class Daemon: @unchecked Sendable {
     let pid: pid_t
+    /// The port of the first `listening on` line (0 when that one is a Unix socket).
     private(set) var port = 0
+    /// Every address of the `listening on` lines, as logged: `127.0.0.1:41234`, `unix:/tmp/s`.
+    private(set) var listeningAddresses: [String] = []
     /// Open descriptors once listening: the count every end-to-end test returns to.
     private(set) var baselineDescriptors = -1
     private let stderrBuffer = OutputBuffer()
@@ -106,16 +109,21 @@ final class Daemon: @unchecked Sendable {
         }
     }
 
-    /// Starts the daemon and waits for its `listening on` line; `port` is then the real port.
-    static func serving(_ arguments: [String], environment: [String: String] = [:],
+    /// Starts the daemon on a free port (`--port 0`), or on each of `listen` (`--listen`, then
+    /// no `--port`), and waits for a `listening on` line per address; `port` is then the real
+    /// port of the first, and `listeningAddresses` holds them all.
+    static func serving(_ arguments: [String], listen: [String] = [], environment: [String: String] = [:],
                         shellPrefix: String? = nil, timeout: Double = 10) throws -> Daemon {
-        let daemon = try Daemon(["--port", "0"] + arguments, environment: environment, shellPrefix: shellPrefix)
-        guard daemon.waitForOutput(containing: "listening on", timeout: timeout) else {
+        let addressArguments = listen.isEmpty ? ["--port", "0"] : listen.flatMap { ["--listen", $0] }
+        let daemon = try Daemon(addressArguments + arguments, environment: environment, shellPrefix: shellPrefix)
+        guard daemon.waitForOutput(containing: "listening on", count: max(1, listen.count), timeout: timeout) else {
             throw TestClientError("no 'listening on' line within \(timeout) s; stderr:\n\(daemon.stderr)")
         }
-        let line = daemon.stderr.split(separator: "\n").first { $0.contains("listening on") }!
-        let endpoint = line.split(separator: "listening on ")[1].split(separator: ",")[0]
-        daemon.port = Int(endpoint.split(separator: ":").last!)!
+        daemon.listeningAddresses = daemon.stderr.split(separator: "\n").filter { $0.contains("listening on") }.map {
+            String($0.split(separator: "listening on ")[1].split(separator: ",")[0])
+        }
+        let first = daemon.listeningAddresses[0]
+        daemon.port = first.hasPrefix("unix:") ? 0 : Int(first.split(separator: ":").last ?? "") ?? 0
         daemon.baselineDescriptors = daemon.probe.openDescriptors
         return daemon
     }

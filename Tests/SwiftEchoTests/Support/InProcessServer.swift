@@ -14,7 +14,8 @@ func startServer(_ hook: Hook, framing: Framing = .line, sink: CapturingSink = C
 }
 
 extension EchoServer {
-    var port: Int { localAddresses[0].port }
+    /// The first TCP port it listens on (0 when it has none: connecting then fails clearly).
+    var port: Int { localAddresses.lazy.compactMap(\.port).first ?? 0 }
 
     /// Stops the server and waits, bounded, for its loop to end.
     func stopAndWait(graceful: Bool = false, timeout: Double = 10) throws {

@@ -36,6 +36,31 @@ final class TestClient: @unchecked Sendable {
         }
     }
 
+    /// Connects to the Unix-domain stream socket at `path`, within `timeout` seconds.
+    init(unixPath path: String, timeout: Double = 5) throws {
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let capacity = MemoryLayout.size(ofValue: address.sun_path)
+        guard path.utf8.count < capacity else { throw TestClientError("path too long: \(path)") }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw.copyBytes(from: path.utf8)
+        }
+        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw TestClientError("socket: \(String(cString: strerror(errno)))") }
+        self.timeout = timeout
+        setTimeouts(timeout)
+        let rc = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        guard rc == 0 else {
+            let reason = String(cString: strerror(errno))
+            Glibc.close(fd)
+            throw TestClientError("connect(unix:\(path)): \(reason)")
+        }
+    }
+
     private var closed = false
 
     deinit { close() }

@@ -1,0 +1,77 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A listening socket, bound before any loop runs.
+struct BoundListener: Sendable {
+    enum Kind: Sendable {
+        case tcp
+        case unix
+    }
+
+    let fd: Int32
+    let kind: Kind
+    /// Where it listens, as logged in its `listening on` line.
+    let address: ListeningAddress
+    /// The socket file to remove when the server ends; nil for TCP (and for sockets the server
+    /// did not create itself).
+    let socketFile: UnixSocketFile?
+}
+
+/// Every listener of a server, bound in one place from the configuration: `--listen` addresses
+/// in order, or else every address `--host` names on `--port`. The one place that creates
+/// listeners, so that the Unix socket files created are known, and removed on every exit.
+struct ListenerSet: Sendable {
+    private(set) var listeners: [BoundListener] = []
+
+    /// Binds everything the configuration asks for. On failure, what was already bound is
+    /// closed and its socket files removed.
+    static func bind(_ configuration: Configuration) throws(EchoServerError) -> ListenerSet {
+        let requested = configuration.listen.isEmpty
+            ? [ListenAddress.tcp(host: configuration.host, port: configuration.port)]
+            : configuration.listen
+        var set = ListenerSet()
+        for address in requested {
+            do {
+                try set.bind(address, configuration: configuration)
+            } catch {
+                set.closeAll()
+                throw .cannotListen(address: address.description, reason: error.message)
+            }
+        }
+        return set
+    }
+
+    private mutating func bind(_ address: ListenAddress, configuration: Configuration) throws(CoreError) {
+        switch address {
+        case .tcp(let host, let port):
+            for fd in try Listeners.bindTCP(host: host, port: port, backlog: configuration.backlog) {
+                let bound = Listeners.address(of: fd) ?? address
+                listeners.append(BoundListener(fd: fd, kind: .tcp, address: bound, socketFile: nil))
+            }
+        case .unix(let path):
+            let (fd, file) = try Listeners.bindUnix(path: path, mode: configuration.unixMode,
+                                                    backlog: configuration.backlog)
+            listeners.append(BoundListener(fd: fd, kind: .unix, address: address, socketFile: file))
+        }
+    }
+
+    /// The Unix socket files these listeners created.
+    var socketFiles: [UnixSocketFile] {
+        listeners.compactMap(\.socketFile)
+    }
+
+    /// Closes every descriptor and removes the socket files: for a start that failed before
+    /// the loop took the descriptors.
+    func closeAll() {
+        for listener in listeners { _ = close(listener.fd) }
+        removeSocketFiles()
+    }
+
+    /// Removes the socket files that are still ours. The descriptors are the loop's by then.
+    func removeSocketFiles() {
+        for file in socketFiles { file.remove() }
+    }
+}
