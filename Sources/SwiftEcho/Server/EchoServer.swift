@@ -29,7 +29,7 @@ public final class EchoServer: Sendable {
 
     private enum Phase {
         case idle, starting
-        case running(CoreLoop, ListenerSet)
+        case running(CoreLoop)
         case stopped
     }
 
@@ -40,6 +40,16 @@ public final class EchoServer: Sendable {
         var backend: String?
         var finalStats = ServerStats()
         var failure: EchoServerError?
+        /// The Unix socket files still to remove.
+        var socketFiles: [UnixSocketFile] = []
+
+        /// Removes the socket files once, as the stop is asked for: while our listeners are
+        /// still open their files cannot have been replaced by one that reuses the inode
+        /// number, and a successor may bind at once instead of finding a stale file.
+        mutating func removeSocketFiles() {
+            socketFiles.forEach { $0.remove() }
+            socketFiles = []
+        }
     }
 
     private let state = Locked(State())
@@ -85,7 +95,9 @@ public final class EchoServer: Sendable {
     public func stop(graceful: Bool = true) {
         state.withLock { state in
             switch state.phase {
-            case .running(let loop, _): loop.requestStop(graceful: graceful)
+            case .running(let loop):
+                state.removeSocketFiles()
+                loop.requestStop(graceful: graceful)
             case .idle, .starting: state.pendingStop = (state.pendingStop ?? true) && graceful
             case .stopped: break
             }
@@ -110,7 +122,7 @@ public final class EchoServer: Sendable {
     /// The counters now (while running) or at the end (once stopped).
     public var stats: ServerStats {
         state.withLock { state in
-            if case .running(let loop, _) = state.phase { return loop.stats }
+            if case .running(let loop) = state.phase { return loop.stats }
             return state.finalStats
         }
     }
@@ -124,10 +136,14 @@ public final class EchoServer: Sendable {
         do {
             let (loop, listeners) = try makeLoop()
             state.withLock { state in
-                state.phase = .running(loop, listeners)
+                state.phase = .running(loop)
                 state.addresses = listeners.listeners.map(\.address)
+                state.socketFiles = listeners.socketFiles
                 state.backend = loop.backendName
-                if let graceful = state.pendingStop { loop.requestStop(graceful: graceful) }
+                if let graceful = state.pendingStop {
+                    state.removeSocketFiles()
+                    loop.requestStop(graceful: graceful)
+                }
             }
             return loop
         } catch {
@@ -182,11 +198,11 @@ public final class EchoServer: Sendable {
     }
 
     /// Keeps the final counters, releases the loop (its descriptors close here) and removes the
-    /// Unix socket files, however the loop ended.
+    /// Unix socket files a stop did not already remove (the loop failed or never ran).
     private func finish(_ loop: CoreLoop, failure: EchoServerError?) {
         let final = loop.stats
         state.withLock { state in
-            if case .running(_, let listeners) = state.phase { listeners.removeSocketFiles() }
+            state.removeSocketFiles()
             state.phase = .stopped
             state.finalStats = final
             state.failure = failure

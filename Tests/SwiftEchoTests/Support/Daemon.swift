@@ -115,9 +115,16 @@ final class Daemon: @unchecked Sendable {
     static func serving(_ arguments: [String], listen: [String] = [], environment: [String: String] = [:],
                         shellPrefix: String? = nil, timeout: Double = 10) throws -> Daemon {
         let addressArguments = listen.isEmpty ? ["--port", "0"] : listen.flatMap { ["--listen", $0] }
-        let daemon = try Daemon(addressArguments + arguments, environment: environment, shellPrefix: shellPrefix)
-        guard daemon.waitForOutput(containing: "listening on", count: max(1, listen.count), timeout: timeout) else {
-            throw TestClientError("no 'listening on' line within \(timeout) s; stderr:\n\(daemon.stderr)")
+        return try started(addressArguments + arguments, listeners: max(1, listen.count),
+                           environment: environment, shellPrefix: shellPrefix, timeout: timeout)
+    }
+
+    /// Starts `echo-cli ARGUMENTS` as they are and waits for `listeners` `listening on` lines.
+    static func started(_ arguments: [String], listeners: Int, environment: [String: String] = [:],
+                        shellPrefix: String? = nil, timeout: Double = 10) throws -> Daemon {
+        let daemon = try Daemon(arguments, environment: environment, shellPrefix: shellPrefix)
+        guard daemon.waitForOutput(containing: "listening on", count: listeners, timeout: timeout) else {
+            throw TestClientError("not \(listeners) 'listening on' line(s) within \(timeout) s; stderr:\n\(daemon.stderr)")
         }
         daemon.listeningAddresses = daemon.stderr.split(separator: "\n").filter { $0.contains("listening on") }.map {
             String($0.split(separator: "listening on ")[1].split(separator: ",")[0])
