@@ -2,7 +2,8 @@
 public struct Connection: Sendable, Hashable, CustomStringConvertible {
     /// Unique among the connections of one server run.
     public let id: UInt64
-    /// The client's address: "127.0.0.1:53211" or "[::1]:53211".
+    /// The client's address: "127.0.0.1:53211" or "[::1]:53211"; a Unix-domain client has
+    /// none, so it is named by the socket it came through: "unix:/run/echo.sock".
     public let peerAddress: String
     /// The server's end: the listening address the client reached.
     public let localAddress: String
