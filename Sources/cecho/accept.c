@@ -77,9 +77,13 @@ static void on_exhausted(ce_loop *l, ce_listener *lst, int err) {
     }
 }
 
-/* Serve `fd`, or refuse it when a limit says no. */
-static void admit(ce_loop *l, int fd, const ce_sockaddr *peer) {
-    if (l->nconns >= l->max_connections) {
+void ce_accept_admit(ce_loop *l, int fd, const ce_sockaddr *peer) {
+    if (l->stopping || atomic_load_explicit(&l->stop_request, memory_order_relaxed)) {
+        /* handed over by another loop while this one stops: it would never be drained */
+        close(fd);
+        return;
+    }
+    if (!ce_budget_take(l->budget)) {
         refuse(l, fd, peer, &l->counters.refused_max_connections, "max connections reached");
         return;
     }
@@ -94,7 +98,24 @@ static void admit(ce_loop *l, int fd, const ce_sockaddr *peer) {
     ce_net_tune_connection(fd, peer->sa.sa_family);
     if (!ce_conn_open(l, fd, peer)) {
         int err = errno;
+        ce_budget_give_back(l->budget);
         refuse(l, fd, peer, &l->counters.errors, strerror(err));
+    }
+}
+
+/* Where a hand-off listener's connection goes: the next loop of the group, which takes it
+ * through its post queue and applies its own limits; this loop serves its own turn. */
+static void hand_off(ce_loop *l, int fd, const ce_sockaddr *peer, socklen_t len) {
+    ce_loop *target = l->group[l->next_in_group];
+    l->next_in_group = (l->next_in_group + 1) % l->ngroup;
+    if (target == l) {
+        ce_accept_admit(l, fd, peer);
+        return;
+    }
+    if (ce_loop_post_connection(target, fd, peer, len) == -1) {
+        CE_COUNT(l, errors, 1);
+        ce_log_field field = {"error", strerror(errno)};
+        ce_logf(l, CE_LOG_ERROR, &field, 1, "handing a connection to another loop failed");
     }
 }
 
@@ -104,7 +125,8 @@ void ce_accept_on_readable(ce_loop *l, ce_listener *lst) {
         socklen_t len = sizeof peer;
         int fd = ce_net_accept(lst->fd, &peer.sa, &len);
         if (fd != -1) {
-            admit(l, fd, &peer);
+            if (lst->hand_off && l->ngroup > 0) hand_off(l, fd, &peer, len);
+            else ce_accept_admit(l, fd, &peer);
             continue;
         }
         switch (errno) {

@@ -135,6 +135,7 @@ void ce_conn_close(ce_loop *l, ce_conn *c, ce_close_reason reason, int err) {
     close(c->fd);
     l->conns[c->fd] = NULL;
     l->nconns--;
+    ce_budget_give_back(l->budget);
     if (l->hooks.closed) l->hooks.closed(l->hooks.ctx, c->user, reason);
     ce_buf_free(&c->out);
     ce_buf_free(&c->in);

@@ -1,10 +1,14 @@
 /*
- * limits.c -- process limits the daemon adjusts at start.
+ * limits.c -- process limits the daemon adjusts at start, and the CPUs it may use.
  */
 #include "cecho.h"
 
 #include <limits.h>
 #include <sys/resource.h>
+#include <unistd.h>
+#if defined(__linux__)
+#include <sched.h>
+#endif
 
 long ce_limit_raise_nofile(void) {
     struct rlimit rl;
@@ -20,4 +24,16 @@ long ce_limit_raise_nofile(void) {
     }
     if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > (rlim_t)0x7fffffff) return 0x7fffffff;
     return (long)rl.rlim_cur;
+}
+
+int ce_cpu_count(void) {
+#if defined(__linux__)
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0) {
+        int n = CPU_COUNT(&set);
+        if (n > 0) return n;
+    }
+#endif
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (n > INT_MAX ? INT_MAX : (int)n) : 1;
 }

@@ -60,7 +60,9 @@ ce_loop *ce_loop_create(const ce_loop_config *config, char *err, size_t errlen) 
     pthread_mutex_init(&l->post_lock, NULL);
     l->poller = poller;
     l->setsize = table_size();
-    l->max_connections = config->max_connections ? config->max_connections : 1;
+    l->config.budget = NULL;
+    l->budget = config->budget;
+    if (!l->budget) l->budget = l->own_budget = ce_budget_create(config->max_connections);
     l->wake_read_fd = l->wake_write_fd = l->spare_fd = -1;
     ce_tlist_init(&l->idle);
     ce_tlist_init(&l->writes);
@@ -68,7 +70,7 @@ ce_loop *ce_loop_create(const ce_loop_config *config, char *err, size_t errlen) 
     ce_tlist_init(&l->lingers);
     l->conns = calloc((size_t)l->setsize, sizeof *l->conns);
     l->scratch = malloc(CE_READ_CHUNK);
-    if (!l->conns || !l->scratch) {
+    if (!l->conns || !l->scratch || !l->budget) {
         snprintf(err, errlen, "malloc(loop tables for %d descriptors): %s", l->setsize, strerror(ENOMEM));
         goto fail;
     }
@@ -92,7 +94,7 @@ fail:
     return NULL;
 }
 
-int ce_loop_add_listener(ce_loop *l, int fd, char *err, size_t errlen) {
+static int add_listener(ce_loop *l, int fd, int hand_off, char *err, size_t errlen) {
     if (l->nlisteners == CE_MAX_LISTENERS) {
         snprintf(err, errlen, "more than %d listeners", CE_MAX_LISTENERS);
         close(fd);
@@ -115,7 +117,31 @@ int ce_loop_add_listener(ce_loop *l, int fd, char *err, size_t errlen) {
     }
     l->listeners[l->nlisteners].fd = fd;
     l->listeners[l->nlisteners].mask = CE_READABLE;
+    l->listeners[l->nlisteners].hand_off = hand_off;
     l->nlisteners++;
+    return 0;
+}
+
+int ce_loop_add_listener(ce_loop *l, int fd, char *err, size_t errlen) {
+    return add_listener(l, fd, 0, err, errlen);
+}
+
+int ce_loop_add_handoff_listener(ce_loop *l, int fd, char *err, size_t errlen) {
+    return add_listener(l, fd, 1, err, errlen);
+}
+
+int ce_loop_set_group(ce_loop *l, ce_loop *const *group, size_t count, char *err, size_t errlen) {
+    ce_loop **copy = count ? malloc(count * sizeof *copy) : NULL;
+    if (count && !copy) {
+        snprintf(err, errlen, "malloc(group of %zu loops): %s", count, strerror(ENOMEM));
+        errno = ENOMEM;
+        return -1;
+    }
+    for (size_t i = 0; i < count; i++) copy[i] = group[i];
+    free(l->group);
+    l->group = copy;
+    l->ngroup = count;
+    l->next_in_group = 0;
     return 0;
 }
 
@@ -281,6 +307,15 @@ void ce_loop_stats(const ce_loop *l, ce_stats *out) {
 #undef LOAD
 }
 
+void ce_stats_add(ce_stats *sum, const ce_stats *more) {
+    /* Every field is a uint64_t counter, so the struct adds up as an array: a counter added
+     * later is summed without anyone remembering to. */
+    _Static_assert(sizeof(ce_stats) % sizeof(uint64_t) == 0, "ce_stats holds uint64_t counters only");
+    uint64_t *to = (uint64_t *)(void *)sum;
+    const uint64_t *from = (const uint64_t *)(const void *)more;
+    for (size_t i = 0; i < sizeof(ce_stats) / sizeof(uint64_t); i++) to[i] += from[i];
+}
+
 const char *ce_loop_backend(const ce_loop *l) { return l->poller->name; }
 
 void ce_loop_destroy(ce_loop *l) {
@@ -294,6 +329,8 @@ void ce_loop_destroy(ce_loop *l) {
     if (l->spare_fd != -1) close(l->spare_fd);
     ce_posts_free(l);
     pthread_mutex_destroy(&l->post_lock);
+    ce_budget_destroy(l->own_budget);
+    free(l->group);
     ce_buf_free(&l->staging);
     free(l->conns);
     free(l->scratch);

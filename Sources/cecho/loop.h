@@ -76,9 +76,15 @@ struct ce_reply {
     char failure[256];   /* why the hook failed, for the log */
 };
 
-/* A deferred reply on its way from another thread to the loop. */
+/* What another thread hands the loop: a deferred reply, or a connection to serve. */
+typedef enum ce_post_kind {
+    CE_POST_REPLY = 0,
+    CE_POST_CONNECTION, /* fd is a client connection; data holds its peer address */
+} ce_post_kind;
+
 typedef struct ce_post {
     struct ce_post *next;
+    ce_post_kind kind;
     int fd;
     uint64_t id;
     ce_action action;
@@ -89,6 +95,7 @@ typedef struct ce_post {
 typedef struct ce_listener {
     int fd;
     int mask;
+    int hand_off;         /* deal accepted connections to the group, in turn */
 } ce_listener;
 
 /* Counters: written only by the loop thread, read by any (ce_loop_stats), so relaxed
@@ -128,7 +135,10 @@ struct ce_loop {
     int setsize;            /* descriptors below this can be tracked */
     ce_conn **conns;        /* conns[fd]: the client connection on fd, or NULL */
     uint32_t nconns;
-    uint32_t max_connections;
+    ce_budget *budget;      /* the cap, shared with the server's other loops */
+    ce_budget *own_budget;  /* the budget this loop made, when none was given */
+    ce_loop **group;        /* where hand-off listeners deal connections; NULL: none */
+    size_t ngroup, next_in_group;
     ce_listener listeners[CE_MAX_LISTENERS];
     size_t nlisteners;
     int listeners_paused;   /* after EMFILE without a spare: until accept_retry_ms */
@@ -204,8 +214,14 @@ ce_buf *ce_reply_buffer(ce_loop *l, ce_conn *c);
 void ce_posts_deliver(ce_loop *l);
 void ce_posts_free(ce_loop *l);
 
+/* budget.c: 1 when a slot was free and is now taken; give each taken slot back once. */
+int ce_budget_take(ce_budget *b);
+void ce_budget_give_back(ce_budget *b);
+
 /* accept.c */
 void ce_accept_on_readable(ce_loop *l, ce_listener *lst);
+/* Serve `fd`, or refuse it (closed, counted) when a limit says no. */
+void ce_accept_admit(ce_loop *l, int fd, const ce_sockaddr *peer);
 /* Watch (1) or stop watching (0) every listener. */
 void ce_listeners_watch(ce_loop *l, int on);
 

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define LENGTH_HEADER 4
 
@@ -245,7 +246,17 @@ int ce_reply_conn_fd(const ce_reply *r) { return r->conn ? r->conn->fd : -1; }
 
 uint64_t ce_reply_conn_id(const ce_reply *r) { return r->conn ? r->conn->id : 0; }
 
-/* ---- Deferred replies ------------------------------------------------------------------ */
+/* ---- Posts from other threads: deferred replies, handed-over connections ------------- */
+
+/* Append `p` to the loop's queue and wake the loop; any thread. */
+static void enqueue(ce_loop *l, ce_post *p) {
+    pthread_mutex_lock(&l->post_lock);
+    if (l->posts_tail) l->posts_tail->next = p;
+    else l->posts = p;
+    l->posts_tail = p;
+    pthread_mutex_unlock(&l->post_lock);
+    ce_wakeup_signal(l);
+}
 
 int ce_loop_post_reply(ce_loop *l, int fd, uint64_t id, const void *data, size_t len, ce_action action) {
     ce_post *p = malloc(sizeof *p + len);
@@ -254,17 +265,29 @@ int ce_loop_post_reply(ce_loop *l, int fd, uint64_t id, const void *data, size_t
         return -1;
     }
     p->next = NULL;
+    p->kind = CE_POST_REPLY;
     p->fd = fd;
     p->id = id;
     p->action = action;
     p->len = len;
     if (len) memcpy(p->data, data, len);
-    pthread_mutex_lock(&l->post_lock);
-    if (l->posts_tail) l->posts_tail->next = p;
-    else l->posts = p;
-    l->posts_tail = p;
-    pthread_mutex_unlock(&l->post_lock);
-    ce_wakeup_signal(l);
+    enqueue(l, p);
+    return 0;
+}
+
+int ce_loop_post_connection(ce_loop *l, int fd, const void *peer, size_t peer_len) {
+    ce_post *p = malloc(sizeof *p + sizeof(ce_sockaddr));
+    if (!p) {
+        close(fd);
+        errno = ENOMEM;
+        return -1;
+    }
+    memset(p, 0, sizeof *p + sizeof(ce_sockaddr));
+    p->kind = CE_POST_CONNECTION;
+    p->fd = fd;
+    p->len = sizeof(ce_sockaddr);
+    if (peer) memcpy(p->data, peer, peer_len < sizeof(ce_sockaddr) ? peer_len : sizeof(ce_sockaddr));
+    enqueue(l, p);
     return 0;
 }
 
@@ -305,7 +328,13 @@ void ce_posts_deliver(ce_loop *l) {
     pthread_mutex_unlock(&l->post_lock);
     while (p) {
         ce_post *next = p->next;
-        deliver(l, p);
+        if (p->kind == CE_POST_CONNECTION) {
+            ce_sockaddr peer;
+            memcpy(&peer, p->data, sizeof peer); /* data[] need not be aligned for it */
+            ce_accept_admit(l, p->fd, &peer);
+        } else {
+            deliver(l, p);
+        }
         free(p);
         p = next;
     }
@@ -315,6 +344,7 @@ void ce_posts_free(ce_loop *l) {
     ce_post *p = l->posts;
     while (p) {
         ce_post *next = p->next;
+        if (p->kind == CE_POST_CONNECTION) close(p->fd); /* handed over as the loop ended */
         free(p);
         p = next;
     }

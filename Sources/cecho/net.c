@@ -93,8 +93,34 @@ void ce_net_tune_connection(int fd, int family) {
 #endif
 }
 
+/* Let several sockets of this process bind one port, the kernel spreading connections over
+ * them: SO_REUSEPORT_LB on FreeBSD (its SO_REUSEPORT does not balance), SO_REUSEPORT on Linux.
+ * Elsewhere the option would not balance, so asking for it fails with ENOPROTOOPT. */
+static int set_shared_port(int fd) {
+    int one = 1;
+#if defined(SO_REUSEPORT_LB)
+    return setsockopt(fd, SOL_SOCKET, SO_REUSEPORT_LB, &one, sizeof one);
+#elif defined(__linux__) && defined(SO_REUSEPORT)
+    return setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+#else
+    (void)fd;
+    (void)one;
+    errno = ENOPROTOOPT;
+    return -1;
+#endif
+}
+
+int ce_net_shared_port_balances(void) {
+#if defined(SO_REUSEPORT_LB) || (defined(__linux__) && defined(SO_REUSEPORT))
+    return 1;
+#else
+    return 0;
+#endif
+}
+
 /* One listening socket on `ai`, or -1 with `err` filled (errno kept). */
-static int listen_on(const struct addrinfo *ai, int v6only, int backlog, char *err, size_t errlen) {
+static int listen_on(const struct addrinfo *ai, int v6only, int backlog, int flags, char *err,
+                     size_t errlen) {
     char where[CE_ENDPOINT_LEN];
     ce_net_format(ai->ai_addr, where, sizeof where);
 #ifdef SOCK_NONBLOCK
@@ -116,6 +142,10 @@ static int listen_on(const struct addrinfo *ai, int v6only, int backlog, char *e
     /* a restart must not fail on connections of the previous run still in TIME_WAIT */
     if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == -1) {
         snprintf(err, errlen, "setsockopt(%s, SO_REUSEADDR): %s", where, strerror(errno));
+        goto fail;
+    }
+    if ((flags & CE_LISTEN_SHARED_PORT) && set_shared_port(fd) == -1) {
+        snprintf(err, errlen, "setsockopt(%s, SO_REUSEPORT): %s", where, strerror(errno));
         goto fail;
     }
     if (ai->ai_family == AF_INET6 &&
@@ -152,7 +182,7 @@ static int seen_before(const struct addrinfo *list, const struct addrinfo *ai) {
     return 0;
 }
 
-int ce_net_listen_tcp(const char *host, uint16_t port, int backlog, int *fds, size_t max,
+int ce_net_listen_tcp(const char *host, uint16_t port, int backlog, int flags, int *fds, size_t max,
                       size_t *count, char *err, size_t errlen) {
     struct addrinfo hints, *list = NULL;
     memset(&hints, 0, sizeof hints);
@@ -178,7 +208,7 @@ int ce_net_listen_tcp(const char *host, uint16_t port, int backlog, int *fds, si
         if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) || seen_before(list, ai)) continue;
         if (*count == max) break;
         if (port == 0 && *count > 0) set_port(ai->ai_addr, (uint16_t)ce_net_local_port(fds[0]));
-        int fd = listen_on(ai, has_v4, backlog, err, errlen);
+        int fd = listen_on(ai, has_v4, backlog, flags, err, errlen);
         if (fd == -1 && errno == EAFNOSUPPORT) continue; /* e.g. IPv6 disabled: the others serve */
         if (fd == -1) {
             saved = errno;

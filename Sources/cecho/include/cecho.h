@@ -6,9 +6,10 @@
  * Functions return 0 on success and -1 on failure with errno set; those that can fail in ways
  * worth explaining also fill a caller-owned buffer with "call(args): reason".
  *
- * Threads: a loop runs on one thread, and calls its hooks there. Only ce_loop_stop(),
- * ce_loop_post_reply() and ce_loop_stats() may be called from other threads (ce_loop_stop()
- * also from a signal handler).
+ * Threads: a loop runs on one thread, and calls its hooks there. A server with several loops
+ * runs each on its own thread, sharing one ce_budget. Only ce_loop_stop(),
+ * ce_loop_post_reply(), ce_loop_post_connection() and ce_loop_stats() may be called from other
+ * threads (ce_loop_stop() also from a signal handler).
  */
 #ifndef CECHO_H
 #define CECHO_H
@@ -102,12 +103,19 @@ ce_frame_status ce_frame_next(ce_framing mode, const char *data, size_t len, siz
 /* ---------------------------------------------------------------------------------------- */
 /* Network helpers                                                                          */
 
+/* Flags for ce_net_listen_tcp(). */
+#define CE_LISTEN_SHARED_PORT 1 /* SO_REUSEPORT: one listener per loop on the same port, the
+                                   kernel spreading connections; only where that balances */
+
 /* Resolve `host` (numeric address or name) and bind a non-blocking, close-on-exec TCP
  * listener with SO_REUSEADDR on every address it names, sharing one port (port 0 picks a
  * free one). Stores up to `max` descriptors in `fds` and their count in `*count`. On failure
  * nothing stays open. */
-int ce_net_listen_tcp(const char *host, uint16_t port, int backlog, int *fds, size_t max,
-                      size_t *count, char *err, size_t errlen);
+int ce_net_listen_tcp(const char *host, uint16_t port, int backlog, int flags, int *fds,
+                      size_t max, size_t *count, char *err, size_t errlen);
+/* 1 where CE_LISTEN_SHARED_PORT exists and the kernel balances connections over the
+ * listeners (Linux, FreeBSD); 0 where one loop must accept and hand connections out. */
+int ce_net_shared_port_balances(void);
 /* Format the local address of socket `fd` as "127.0.0.1:port" or "[::1]:port". */
 int ce_net_local_endpoint(int fd, char *out, size_t outlen);
 /* The local port of socket `fd`, or -1. */
@@ -139,6 +147,19 @@ long ce_limit_raise_nofile(void);
 /* Descriptors the loop keeps for itself besides client connections: listeners, poller,
  * wakeup, the spare descriptor for EMFILE, standard streams and some headroom. */
 #define CE_RESERVED_FDS 32
+/* What each further loop of a server keeps: poller, wakeup, spare, its listeners. */
+#define CE_RESERVED_FDS_PER_LOOP 8
+/* The CPUs this process may run on (its affinity mask on Linux), at least 1. */
+int ce_cpu_count(void);
+
+/* The connection cap of a server, shared by its loops (thread-safe). The owner destroys it
+ * after every loop that uses it. */
+typedef struct ce_budget ce_budget;
+/* A budget of `max` connections at once (0 counts as 1). NULL with errno ENOMEM. */
+ce_budget *ce_budget_create(uint32_t max);
+void ce_budget_destroy(ce_budget *budget);
+/* Connections holding a slot now. */
+uint32_t ce_budget_used(const ce_budget *budget);
 
 /* ---------------------------------------------------------------------------------------- */
 /* Poller backends                                                                          */
@@ -270,6 +291,8 @@ typedef struct ce_loop ce_loop;
 typedef struct ce_loop_config {
     const char *backend;          /* "auto", "select", "poll", "epoll" or "kqueue" */
     uint32_t max_connections;     /* client connections served at once; more are refused */
+    ce_budget *budget;            /* shared cap across loops (max_connections then unused);
+                                     NULL: the loop has its own; must outlive the loop */
     size_t output_limit;          /* pending output above which reading pauses (resumes < 1/4) */
     uint64_t write_timeout_ms;    /* close when queued output makes no progress; 0 = off */
     uint64_t idle_timeout_ms;     /* close after no byte read or written; 0 = off */
@@ -289,6 +312,17 @@ typedef struct ce_loop_config {
 ce_loop *ce_loop_create(const ce_loop_config *config, char *err, size_t errlen);
 /* Hand a listening socket to the loop, which owns it from now on (even on failure). */
 int ce_loop_add_listener(ce_loop *loop, int fd, char *err, size_t errlen);
+/* Like ce_loop_add_listener(), but each connection it accepts goes to the next loop of the
+ * loop's group in turn (ce_loop_set_group()): for listeners the kernel cannot spread over
+ * loops (Unix sockets, inherited sockets, platforms without a balancing SO_REUSEPORT). */
+int ce_loop_add_handoff_listener(ce_loop *loop, int fd, char *err, size_t errlen);
+/* The loops hand-off listeners deal connections to, in order (this loop may be one of
+ * them); copied. Before ce_loop_run(); each loop of the group must outlive this one. */
+int ce_loop_set_group(ce_loop *loop, ce_loop *const *group, size_t count, char *err, size_t errlen);
+/* Give connection `fd`, accepted elsewhere from `peer` (a sockaddr of `peer_len` bytes), to
+ * the loop, from any thread. The loop owns it from now on: it admits it under its own limits,
+ * or closes it if it is stopping. Returns 0, or -1 with errno ENOMEM (fd then closed). */
+int ce_loop_post_connection(ce_loop *loop, int fd, const void *peer, size_t peer_len);
 /* Run until stopped and drained. Returns 0, or -1 when the poller fails (err filled). */
 int ce_loop_run(ce_loop *loop, char *err, size_t errlen);
 /* Ask the loop to stop: graceful (close listeners, flush what was read, close each
@@ -303,6 +337,8 @@ int ce_loop_post_reply(ce_loop *loop, int fd, uint64_t id, const void *data, siz
                        ce_action action);
 /* A consistent-enough snapshot of the counters; safe from any thread. */
 void ce_loop_stats(const ce_loop *loop, ce_stats *out);
+/* Add every counter of `more` to `sum`: a server's stats are the sum of its loops'. */
+void ce_stats_add(ce_stats *sum, const ce_stats *more);
 /* The backend in use ("select", "poll", "epoll", "kqueue"). */
 const char *ce_loop_backend(const ce_loop *loop);
 /* Close every descriptor and free the loop. Not while ce_loop_run() is running. */

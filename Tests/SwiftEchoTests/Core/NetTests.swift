@@ -57,7 +57,7 @@ import cecho
         var fds = [Int32](repeating: -1, count: 8)
         var count = 0
         var err = [CChar](repeating: 0, count: 256)
-        let rc = ce_net_listen_tcp(host, UInt16(port), 16, &fds, fds.count, &count, &err, err.count)
+        let rc = ce_net_listen_tcp(host, UInt16(port), 16, 0, &fds, fds.count, &count, &err, err.count)
         guard rc == 0 else { throw TestClientError(string(fromCString: err)) }
         return Array(fds.prefix(count))
     }
