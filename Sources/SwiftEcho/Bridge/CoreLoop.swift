@@ -10,20 +10,24 @@ final class CoreLoop: @unchecked Sendable {
     private let raw: OpaquePointer
     private let logContext: Unmanaged<CoreLogBridge>
     private let hookContext: Unmanaged<HookBridge>?
+    /// The cap this loop shares with the server's other loops: it must outlive the loop.
+    private let budget: ConnectionBudget
+    /// The other loops a hand-off listener deals connections to: they must outlive this one.
+    private var handOffTargets: [CoreLoop] = []
 
     /// The backend the core actually chose ("epoll" for `auto` on Linux).
     let backendName: String
 
-    /// A loop for `configuration`, on `backend` (a concrete name, not "auto"), serving at most
-    /// `maxConnections` (already fitted to the process's limits), answering with `hook`.
-    init(configuration settings: Configuration, backend: String, maxConnections: Int, hook: Hook,
+    /// A loop for `configuration`, on `backend` (a concrete name, not "auto"), taking its
+    /// connections from `budget` (shared with the server's other loops), answering with `hook`.
+    init(configuration settings: Configuration, backend: String, budget: ConnectionBudget, hook: Hook,
          logger: Logger) throws(CoreError) {
         let bridge = Unmanaged.passRetained(CoreLogBridge(logger: logger))
         let hookBridge = HookBridge(hook).map { Unmanaged.passRetained($0) }
         var callbacks = hookBridge.map { $0.takeUnretainedValue().callbacks(context: $0.toOpaque()) } ?? ce_hooks()
         let hasHooks = hookBridge != nil
         var config = ce_loop_config()
-        config.max_connections = UInt32(clamping: maxConnections)
+        config.budget = budget.raw
         config.output_limit = settings.outputLimit
         config.write_timeout_ms = settings.writeTimeout.roundedUpMilliseconds
         config.idle_timeout_ms = settings.idleTimeout.roundedUpMilliseconds
@@ -53,6 +57,7 @@ final class CoreLoop: @unchecked Sendable {
             throw CoreError(message: message ?? "ce_loop_create failed")
         }
         raw = made
+        self.budget = budget
         logContext = bridge
         hookContext = hookBridge
         backendName = String(cString: ce_loop_backend(made))
@@ -65,11 +70,22 @@ final class CoreLoop: @unchecked Sendable {
         hookContext?.release()
     }
 
-    /// Hands a listening descriptor to the loop, which owns it from then on.
-    func addListener(_ fd: Int32) throws(CoreError) {
-        if let message = CoreError.capture({ err, len in ce_loop_add_listener(raw, fd, err, len) }) {
-            throw CoreError(message: message)
+    /// Hands a listening descriptor to the loop, which owns it from then on. With `handOff`,
+    /// the connections it accepts are dealt to the loops of ``setHandOffGroup(_:)`` in turn.
+    func addListener(_ fd: Int32, handOff: Bool = false) throws(CoreError) {
+        let message = CoreError.capture { err, len in
+            handOff ? ce_loop_add_handoff_listener(raw, fd, err, len) : ce_loop_add_listener(raw, fd, err, len)
         }
+        if let message { throw CoreError(message: message) }
+    }
+
+    /// The loops (this one among them, or not) that hand-off listeners deal connections to,
+    /// in order. Before `run`.
+    func setHandOffGroup(_ loops: [CoreLoop]) throws(CoreError) {
+        var raws: [OpaquePointer?] = loops.map(\.raw)
+        let message = CoreError.capture { err, len in ce_loop_set_group(raw, &raws, raws.count, err, len) }
+        if let message { throw CoreError(message: message) }
+        handOffTargets = loops.filter { $0 !== self }  // not self: that would be a cycle
     }
 
     /// Serves until stopped and drained.
@@ -90,10 +106,11 @@ final class CoreLoop: @unchecked Sendable {
         }
     }
 
-    var stats: ServerStats {
+    /// The loop's counters now, as the core keeps them (a server sums its loops').
+    var coreStats: ce_stats {
         var snapshot = ce_stats()
         ce_loop_stats(raw, &snapshot)
-        return ServerStats(snapshot)
+        return snapshot
     }
 }
 

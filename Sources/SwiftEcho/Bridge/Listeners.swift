@@ -15,13 +15,15 @@ struct UnixSocketFile: Sendable {
 /// Binding listeners and reading back where they are: the socket calls the server needs
 /// before its loop runs, each a thin wrapper over the core's net helpers.
 enum Listeners {
-    /// Binds a TCP listener on every address `host` names, all on one port.
-    static func bindTCP(host: String, port: Int, backlog: Int) throws(CoreError) -> [Int32] {
+    /// Binds a TCP listener on every address `host` names, all on one port. With `sharedPort`
+    /// (SO_REUSEPORT), later calls for the same port bind more listeners, one per loop.
+    static func bindTCP(host: String, port: Int, backlog: Int, sharedPort: Bool = false) throws(CoreError) -> [Int32] {
         var fds = [Int32](repeating: -1, count: 16)
         var count = 0
         let message = fds.withUnsafeMutableBufferPointer { buffer in
             CoreError.capture { err, len in
-                ce_net_listen_tcp(host, UInt16(port), Int32(clamping: backlog), buffer.baseAddress,
+                ce_net_listen_tcp(host, UInt16(port), Int32(clamping: backlog),
+                                  sharedPort ? CE_LISTEN_SHARED_PORT : 0, buffer.baseAddress,
                                   buffer.count, &count, err, len)
             }
         }

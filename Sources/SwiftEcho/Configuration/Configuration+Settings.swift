@@ -30,6 +30,10 @@ extension Configuration {
                 help: "Readiness backend; auto picks epoll on Linux, kqueue on BSD/macOS,"
                     + " poll elsewhere."),
             .single(
+                "threads", valueName: "count", .integer(in: 0...Configuration.maxThreads), \.threads,
+                help: "Event loops, each on its own thread with its own connections; 0 means one"
+                    + " per CPU this process may run on."),
+            .single(
                 "backlog", valueName: "count", .integer(in: 1...65535), \.backlog,
                 help: "Connections the kernel queues before they are accepted."),
             .single(

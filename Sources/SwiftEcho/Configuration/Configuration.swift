@@ -17,6 +17,9 @@ public struct Configuration: Sendable, Equatable {
     public var unixMode: Int
     /// Readiness backend (`--backend`).
     public var backend: Backend
+    /// Event loops serving connections (`--threads`), each on its own thread, 0...1024; 0 means
+    /// one per CPU the process may run on (see ``resolvedThreads``).
+    public var threads: Int
     /// Length of the kernel's queue of not-yet-accepted connections (`--backlog`), 1...65535.
     public var backlog: Int
     /// Most connections served at once (`--max-connections`), 1...1_000_000.
@@ -61,6 +64,7 @@ public struct Configuration: Sendable, Equatable {
         listen: [ListenAddress] = [],
         unixMode: Int = 0o660,
         backend: Backend = .auto,
+        threads: Int = 1,
         backlog: Int = 1024,
         maxConnections: Int = 10000,
         outputLimit: Int = 256 * 1024,
@@ -81,6 +85,7 @@ public struct Configuration: Sendable, Equatable {
         self.listen = listen
         self.unixMode = unixMode
         self.backend = backend
+        self.threads = threads
         self.backlog = backlog
         self.maxConnections = maxConnections
         self.outputLimit = outputLimit

@@ -8,9 +8,10 @@ import Darwin
 
 /// A TCP echo server: every byte a client sends comes back on the same connection.
 ///
-/// The sockets, the event loop and the echo itself run in the C core; this type configures
-/// it, starts it on a thread of its own (`start`) or the caller's (`run`), stops it, and
-/// reports where it listens and what it has counted. All methods are safe from any thread.
+/// The sockets, the event loops and the echo itself run in the C core; this type configures
+/// it, starts its loops on threads of their own (`start`) or on the caller's thread and
+/// `threads - 1` more (`run`), stops them, and reports where it listens and what it has
+/// counted (summed over its loops). All methods are safe from any thread.
 ///
 /// ```swift
 /// var configuration = Configuration()
@@ -26,19 +27,25 @@ public final class EchoServer: Sendable {
     public let logger: Logger
     /// What answers each message.
     public let hook: Hook
+    /// With several loops, one accepts on every listener and deals the connections to the
+    /// loops in turn, even where each loop could have listeners of its own (SO_REUSEPORT):
+    /// what macOS, Unix sockets and inherited sockets use, testable on Linux too.
+    let handsOffConnections: Bool
 
     private enum Phase {
         case idle, starting
-        case running(CoreLoop)
+        case running(LoopGroup)
         case stopped
     }
 
     private struct State {
         var phase = Phase.idle
-        var pendingStop: Bool?  // a stop (graceful?) asked for before the loop existed
+        var pendingStop: Bool?  // a stop (graceful?) asked for before the loops existed
         var addresses: [ListeningAddress] = []
         var backend: String?
+        var loopsRunning = 0
         var finalStats = ServerStats()
+        var finalStatsPerLoop: [ServerStats] = []
         var failure: EchoServerError?
         /// The Unix socket files still to remove.
         var socketFiles: [UnixSocketFile] = []
@@ -57,54 +64,61 @@ public final class EchoServer: Sendable {
 
     /// A server answering with `hook`, or, without one, with the configuration's built-in hook
     /// (the echo by default).
-    public init(configuration: Configuration, hook: Hook? = nil, logger: Logger = Logger(label: "SwiftEcho")) {
+    public convenience init(configuration: Configuration, hook: Hook? = nil,
+                            logger: Logger = Logger(label: "SwiftEcho")) {
+        self.init(configuration: configuration, hook: hook, logger: logger, handsOffConnections: false)
+    }
+
+    init(configuration: Configuration, hook: Hook?, logger: Logger, handsOffConnections: Bool) {
         self.configuration = configuration
         self.hook = hook ?? Hook(configuration.hook)
         self.logger = logger
+        self.handsOffConnections = handsOffConnections
     }
 
-    /// Binds the listeners and serves on a new thread. Returns once connections can be
-    /// accepted, so `localAddresses` is ready.
+    /// Binds the listeners and serves on new threads, one per loop. Returns once connections
+    /// can be accepted, so `localAddresses` is ready.
     public func start() throws(EchoServerError) {
-        let loop = try prepare()
-        finished.enter()
-        let started = LoopThread.start { [self] in
-            serve(loop)
-            finished.leave()
-        }
-        if !started {
-            finish(loop, failure: .loopFailed("cannot create a thread for the event loop"))
-            finished.leave()
-            throw .loopFailed("cannot create a thread for the event loop")
-        }
+        let group = try prepare()
+        try launch(group, loops: 0..<group.loops.count)
     }
 
-    /// Binds the listeners and serves on the calling thread until the server has stopped.
+    /// Binds the listeners and serves on the calling thread (and `threads - 1` new ones) until
+    /// every loop has stopped.
     public func run() throws(EchoServerError) {
-        let loop = try prepare()
+        let group = try prepare()
         finished.enter()
-        serve(loop)
+        do {
+            try launch(group, loops: 1..<group.loops.count)
+        } catch {
+            loopEnded(group, failure: error)  // the first loop never ran
+            finished.leave()
+            throw error
+        }
+        serve(group, loop: 0)
         finished.leave()
+        finished.wait()
         if let failure = state.withLock({ $0.failure }) { throw failure }
     }
 
-    /// Asks the server to stop. Graceful (the default): listeners close at once, each
-    /// connection gets every byte already read, then closes cleanly; connections still open
-    /// at the shutdown timeout are closed. Not graceful: everything closes now.
+    /// Asks the server to stop, every loop. Graceful (the default): listeners close at once,
+    /// each connection gets every byte already read, then closes cleanly; connections still
+    /// open at the shutdown timeout are closed. Not graceful: everything closes now.
     /// Returns at once; `wait()` waits for the end.
     public func stop(graceful: Bool = true) {
         state.withLock { state in
             switch state.phase {
-            case .running(let loop):
+            case .running(let group):
                 state.removeSocketFiles()
-                loop.requestStop(graceful: graceful)
+                group.requestStop(graceful: graceful)
             case .idle, .starting: state.pendingStop = (state.pendingStop ?? true) && graceful
             case .stopped: break
             }
         }
     }
 
-    /// Waits until a started server has stopped (returns at once if it never started).
+    /// Waits until a started server has stopped, every loop (returns at once if it never
+    /// started).
     public func wait() {
         finished.wait()
     }
@@ -119,40 +133,49 @@ public final class EchoServer: Sendable {
         state.withLock { $0.backend }
     }
 
-    /// The counters now (while running) or at the end (once stopped).
+    /// The counters of every loop added up, now (while running) or at the end (once stopped).
     public var stats: ServerStats {
         state.withLock { state in
-            if case .running(let loop) = state.phase { return loop.stats }
+            if case .running(let group) = state.phase { return group.stats }
             return state.finalStats
         }
     }
 
-    /// Everything before the loop runs: the loop itself, the limits, the listeners.
-    private func prepare() throws(EchoServerError) -> CoreLoop {
+    /// Each loop's counters, in loop order: how the connections spread over the loops.
+    var statsPerLoop: [ServerStats] {
+        state.withLock { state in
+            if case .running(let group) = state.phase { return group.statsPerLoop }
+            return state.finalStatsPerLoop
+        }
+    }
+
+    /// Everything before the loops run: the loops themselves, the limits, the listeners.
+    private func prepare() throws(EchoServerError) -> LoopGroup {
         try state.withLock { (state: inout State) throws(EchoServerError) in
             guard case .idle = state.phase else { throw .alreadyStarted }
             state.phase = .starting
         }
         do {
-            let (loop, listeners) = try makeLoop()
+            let (group, listeners) = try makeLoops()
             state.withLock { state in
-                state.phase = .running(loop)
+                state.phase = .running(group)
                 state.addresses = listeners.listeners.map(\.address)
                 state.socketFiles = listeners.socketFiles
-                state.backend = loop.backendName
+                state.backend = group.backendName
+                state.loopsRunning = group.loops.count
                 if let graceful = state.pendingStop {
                     state.removeSocketFiles()
-                    loop.requestStop(graceful: graceful)
+                    group.requestStop(graceful: graceful)
                 }
             }
-            return loop
+            return group
         } catch {
             state.withLock { $0.phase = .idle }
             throw error
         }
     }
 
-    private func makeLoop() throws(EchoServerError) -> (CoreLoop, ListenerSet) {
+    private func makeLoops() throws(EchoServerError) -> (LoopGroup, ListenerSet) {
         let backend = configuration.backend.rawValue
         guard ce_backend_available(backend) != 0 else { throw .backendUnavailable(backend) }
         do {
@@ -161,51 +184,127 @@ public final class EchoServer: Sendable {
             throw .invalidConfiguration(error.message)
         }
         let coreBackend = backend == "auto" ? String(cString: ce_backend_default()) : backend
-        let maxConnections = ConnectionLimit.fit(configuration.maxConnections, backend: coreBackend, logger: logger)
-        let loop: CoreLoop
-        do {
-            loop = try CoreLoop(configuration: configuration, backend: coreBackend,
-                                maxConnections: maxConnections, hook: hook, logger: logger)
-        } catch {
-            throw .loopFailed(error.message)
+        let count = configuration.resolvedThreads
+        let maxConnections = ConnectionLimit.fit(configuration.maxConnections, backend: coreBackend,
+                                                 loops: count, logger: logger)
+        guard let budget = ConnectionBudget(max: maxConnections) else {
+            throw .loopFailed("malloc(connection budget): out of memory")
         }
-        let listeners = try ListenerSet.bind(configuration)
-        for (index, listener) in listeners.listeners.enumerated() {
+        var loops: [CoreLoop] = []
+        for _ in 0..<count {
             do {
-                try loop.addListener(listener.fd)  // the loop owns it now, even when this fails
+                loops.append(try CoreLoop(configuration: configuration, backend: coreBackend,
+                                          budget: budget, hook: hook, logger: logger))
+            } catch {
+                throw .loopFailed(error.message)
+            }
+        }
+        let group = LoopGroup(loops: loops, budget: budget)
+        let listeners = try bindListeners(for: group)
+        for listener in listeners.listeners {
+            logger.info("listening on \(listener.address), backend \(group.backendName)",
+                        metadata: ["backend": "\(group.backendName)", "threads": "\(count)"])
+        }
+        return (group, listeners)
+    }
+
+    /// Binds the listeners and gives them to the loops. Where the kernel balances a shared
+    /// port (SO_REUSEPORT on Linux), every loop gets a TCP listener of its own on each address;
+    /// otherwise, and for Unix sockets, the first loop takes the listener and hands each
+    /// connection to the loops in turn. The set returned is the first loop's: one entry per
+    /// address, as logged.
+    private func bindListeners(for group: LoopGroup) throws(EchoServerError) -> ListenerSet {
+        let loops = group.loops
+        let sharedPort = loops.count > 1 && !handsOffConnections && ce_net_shared_port_balances() != 0
+        let listeners = try ListenerSet.bind(configuration, sharedPort: sharedPort)
+        var handsOff = false
+        for (index, listener) in listeners.listeners.enumerated() {
+            let handOff = loops.count > 1 && !(sharedPort && listener.kind == .tcp)
+            handsOff = handsOff || handOff
+            do {
+                try loops[0].addListener(listener.fd, handOff: handOff)  // the loop owns it now, even on failure
             } catch {
                 listeners.listeners[(index + 1)...].forEach { _ = close($0.fd) }
                 listeners.removeSocketFiles()
                 throw .cannotListen(address: listener.address.description, reason: error.message)
             }
         }
-        for listener in listeners.listeners {
-            logger.info("listening on \(listener.address), backend \(loop.backendName)",
-                        metadata: ["backend": loop.backendName])
+        do throws(EchoServerError) {
+            if handsOff {
+                do {
+                    try loops[0].setHandOffGroup(loops)
+                } catch {
+                    throw .loopFailed(error.message)
+                }
+            }
+            // The other loops join each TCP address the first one bound, on its port (which
+            // port 0 picked).
+            for loop in sharedPort ? Array(loops.dropFirst()) : [] {
+                try give(listeners.bindSharedCopies(backlog: configuration.backlog), to: loop)
+            }
+        } catch {
+            listeners.removeSocketFiles()
+            throw error
         }
-        return (loop, listeners)
+        return listeners
     }
 
-    private func serve(_ loop: CoreLoop) {
+    /// Hands `listeners` (descriptor and address) to `loop`, which owns each from then on,
+    /// even when this fails (the ones not yet handed over are closed here).
+    private func give(_ listeners: [(fd: Int32, address: ListeningAddress)], to loop: CoreLoop)
+        throws(EchoServerError)
+    {
+        for (index, listener) in listeners.enumerated() {
+            do {
+                try loop.addListener(listener.fd)
+            } catch {
+                listeners[(index + 1)...].forEach { _ = close($0.fd) }
+                throw .cannotListen(address: listener.address.description, reason: error.message)
+            }
+        }
+    }
+
+    /// Runs loops `indices` of `group` on threads of their own. If the system refuses a
+    /// thread, every loop is stopped and the ones never started count as ended.
+    private func launch(_ group: LoopGroup, loops indices: Range<Int>) throws(EchoServerError) {
+        for index in indices {
+            finished.enter()
+            let started = LoopThread.start { [self] in
+                serve(group, loop: index)
+                finished.leave()
+            }
+            if !started {
+                finished.leave()
+                let failure = EchoServerError.loopFailed("cannot create a thread for an event loop")
+                group.requestStop(graceful: false)
+                for _ in index..<indices.upperBound { loopEnded(group, failure: failure) }
+                throw failure
+            }
+        }
+    }
+
+    private func serve(_ group: LoopGroup, loop index: Int) {
         var failure: EchoServerError?
         do {
-            try loop.run()
+            try group.loops[index].run()
         } catch {
             logger.error("event loop failed: \(error.message)")
             failure = .loopFailed(error.message)
+            group.requestStop(graceful: true)  // one service: the other loops end too
         }
-        finish(loop, failure: failure)
+        loopEnded(group, failure: failure)
     }
 
-    /// Keeps the final counters, releases the loop (its descriptors close here) and removes the
-    /// Unix socket files a stop did not already remove (the loop failed or never ran).
-    private func finish(_ loop: CoreLoop, failure: EchoServerError?) {
-        let final = loop.stats
+    /// One loop is done. After the last, keeps the final counters; the loops (and their
+    /// descriptors) go when the last thread lets go of the group.
+    private func loopEnded(_ group: LoopGroup, failure: EchoServerError?) {
         state.withLock { state in
-            state.removeSocketFiles()
+            state.loopsRunning -= 1
+            if state.failure == nil { state.failure = failure }
+            guard state.loopsRunning == 0 else { return }
+            state.finalStats = group.stats
+            state.finalStatsPerLoop = group.statsPerLoop
             state.phase = .stopped
-            state.finalStats = final
-            state.failure = failure
         }
     }
 }

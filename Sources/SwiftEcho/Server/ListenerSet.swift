@@ -1,3 +1,4 @@
+import cecho
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -25,17 +26,22 @@ struct BoundListener: Sendable {
 /// listeners, so that the Unix socket files created are known, and removed on every exit.
 struct ListenerSet: Sendable {
     private(set) var listeners: [BoundListener] = []
+    /// With a shared port: each TCP address asked for, with the port it got, so that more
+    /// loops can bind listeners of their own beside these (SO_REUSEPORT).
+    private var sharedTCP: [ListenAddress] = []
 
     /// Binds everything the configuration asks for. On failure, what was already bound is
     /// closed and its socket files removed.
-    static func bind(_ configuration: Configuration) throws(EchoServerError) -> ListenerSet {
+    /// With `sharedPort`, TCP listeners let ``bindSharedCopies(backlog:)`` bind more on their
+    /// port.
+    static func bind(_ configuration: Configuration, sharedPort: Bool = false) throws(EchoServerError) -> ListenerSet {
         let requested = configuration.listen.isEmpty
             ? [ListenAddress.tcp(host: configuration.host, port: configuration.port)]
             : configuration.listen
         var set = ListenerSet()
         for address in requested {
             do {
-                try set.bind(address, configuration: configuration)
+                try set.bind(address, configuration: configuration, sharedPort: sharedPort)
             } catch {
                 set.closeAll()
                 throw .cannotListen(address: address.description, reason: error.message)
@@ -44,18 +50,43 @@ struct ListenerSet: Sendable {
         return set
     }
 
-    private mutating func bind(_ address: ListenAddress, configuration: Configuration) throws(CoreError) {
+    private mutating func bind(_ address: ListenAddress, configuration: Configuration,
+                               sharedPort: Bool) throws(CoreError) {
         switch address {
         case .tcp(let host, let port):
-            for fd in try Listeners.bindTCP(host: host, port: port, backlog: configuration.backlog) {
+            let fds = try Listeners.bindTCP(host: host, port: port, backlog: configuration.backlog,
+                                            sharedPort: sharedPort)
+            for fd in fds {
                 let bound = Listeners.address(of: fd) ?? address
                 listeners.append(BoundListener(fd: fd, kind: .tcp, address: bound, socketFile: nil))
+            }
+            // Every address a name resolves to got the first one's port.
+            if sharedPort, let first = fds.first {
+                sharedTCP.append(.tcp(host: host, port: Int(ce_net_local_port(first))))
             }
         case .unix(let path):
             let (fd, file) = try Listeners.bindUnix(path: path, mode: configuration.unixMode,
                                                     backlog: configuration.backlog)
             listeners.append(BoundListener(fd: fd, kind: .unix, address: address, socketFile: file))
         }
+    }
+
+    /// For one more loop: a listener beside each TCP one of this set (bound with a shared
+    /// port), the same host on the same port. On failure nothing stays open.
+    func bindSharedCopies(backlog: Int) throws(EchoServerError) -> [(fd: Int32, address: ListeningAddress)] {
+        var copies: [(fd: Int32, address: ListeningAddress)] = []
+        for case .tcp(let host, let port) in sharedTCP {
+            do {
+                for fd in try Listeners.bindTCP(host: host, port: port, backlog: backlog, sharedPort: true) {
+                    copies.append((fd, Listeners.address(of: fd) ?? .tcp(host: host, port: port)))
+                }
+            } catch {
+                copies.forEach { _ = close($0.fd) }
+                throw .cannotListen(address: ListenAddress.tcp(host: host, port: port).description,
+                                    reason: error.message)
+            }
+        }
+        return copies
     }
 
     /// The Unix socket files these listeners created.

@@ -1,0 +1,37 @@
+import cecho
+
+/// The event loops of one server (`--threads`), each run on its own thread with its own
+/// connections, and what they share: the connection budget, so `--max-connections` holds for
+/// the process. What the server asks of all of them (stop, stats) goes through here.
+final class LoopGroup: Sendable {
+    let loops: [CoreLoop]
+    let budget: ConnectionBudget
+
+    init(loops: [CoreLoop], budget: ConnectionBudget) {
+        precondition(!loops.isEmpty, "a server runs at least one loop")
+        self.loops = loops
+        self.budget = budget
+    }
+
+    /// The backend every loop uses (they are made alike).
+    var backendName: String { loops[0].backendName }
+
+    func requestStop(graceful: Bool) {
+        loops.forEach { $0.requestStop(graceful: graceful) }
+    }
+
+    /// The counters of every loop added up.
+    var stats: ServerStats {
+        var total = ce_stats()
+        for loop in loops {
+            var counters = loop.coreStats
+            ce_stats_add(&total, &counters)
+        }
+        return ServerStats(total)
+    }
+
+    /// Each loop's own counters, in loop order: how connections spread over the loops.
+    var statsPerLoop: [ServerStats] {
+        loops.map { ServerStats($0.coreStats) }
+    }
+}
