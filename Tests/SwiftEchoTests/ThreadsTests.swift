@@ -50,6 +50,22 @@ import Testing
                 "the final counters are the loops' too")
     }
 
+    /// A Unix socket cannot be shared by port: its one listener hands connections to every
+    /// loop in turn, while TCP beside it still has a listener per loop.
+    @Test func aUnixSocketsConnectionsGoToEveryLoop() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("threads.sock")
+        let server = try startServer(.sharedPort) { $0.listen = [.unix(path: path), .tcp(host: "127.0.0.1", port: 0)] }
+        let clients = try (0..<10).map { _ in try TestClient(unixPath: path) }
+        for (i, client) in clients.enumerated() { #expect(try client.roundTrip(Payload.random(count: 50, seed: UInt64(i)))) }
+        #expect(server.statsPerLoop.map(\.accepted) == [5, 5])
+        let tcp = try TestClient(port: server.port)
+        #expect(try tcp.roundTrip(line("tcp too")))
+        (clients + [tcp]).forEach { $0.close() }
+        try server.stopAndWait()
+        #expect(server.stats.accepted == 11)
+    }
+
     /// Each connection's handler runs on one thread, its loop's, from open to close; the
     /// connections spread over both loops' threads.
     @Test(arguments: Spreading.allCases)
