@@ -40,9 +40,11 @@ import Testing
         #expect(perLoop.count == 2)
         #expect(perLoop.allSatisfy { $0 > 0 }, "accepted per loop: \(perLoop)")
         if spreading == .handOff { #expect(perLoop == [20, 20]) }
+        let bytes = UInt64((0..<40).reduce(0) { $0 + 100 + $1 })
+        // bytes.out is counted once send() returns, which can be after the client has the echo
+        #expect(waitUntil(timeout: 2 * Sanitizer.slowdown) { server.stats.bytesOut == bytes })
         let total = server.stats
-        #expect(total.accepted == 40 && total.active == 40)
-        #expect(total.bytesIn == UInt64((0..<40).reduce(0) { $0 + 100 + $1 }) && total.bytesOut == total.bytesIn)
+        #expect(total.accepted == 40 && total.active == 40 && total.bytesIn == bytes && total.bytesOut == bytes)
         clients.forEach { $0.close() }
         #expect(waitUntil(timeout: 2 * Sanitizer.slowdown) { server.stats.closed == 40 })
         try server.stopAndWait()
