@@ -22,12 +22,16 @@ final class SignalHandling: Sendable {
 
     private let server: EchoServer
     private let logger: Logger
+    private let onGracefulStop: @Sendable () -> Void
     private let immediateExit = Atomic<Int32>(0)  // the second stop signal, 0 before one
     private let stopping = Atomic<Bool>(false)
 
-    init(server: EchoServer, logger: Logger) {
+    /// `onGracefulStop` runs on the signal thread when the first stop signal arrives, just
+    /// before the server is asked to stop.
+    init(server: EchoServer, logger: Logger, onGracefulStop: @escaping @Sendable () -> Void = {}) {
         self.server = server
         self.logger = logger
+        self.onGracefulStop = onGracefulStop
     }
 
     /// The exit status a second signal asked for, nil when the stop was graceful.
@@ -110,6 +114,7 @@ final class SignalHandling: Sendable {
         if !stopping.exchange(true, ordering: .relaxed) {
             logger.notice("received \(signalName(number)): stopping gracefully",
                           metadata: ["shutdown.timeout": server.configuration.loggingMetadata["shutdown-timeout"] ?? "?"])
+            onGracefulStop()
             server.stop(graceful: true)
             return
         }

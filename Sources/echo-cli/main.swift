@@ -32,18 +32,47 @@ case .serve(let configuration):
     signal(SIGPIPE, SIG_IGN)
     let logger = Logger(label: CommandLineInterface.commandName, configuration: configuration)
     logger.debug("configuration", metadata: configuration.loggingMetadata)
-    let server = EchoServer(configuration: configuration, logger: logger)
-    let signals = SignalHandling(server: server, logger: logger)
-    signals.install()  // before the server starts any thread: they inherit the signal mask
-    do {
-        try server.run()
+    // Read (and unset) the service manager's variables while this is the only thread.
+    let notifier = ServiceNotifier.fromEnvironment()
+    let pidFile = configuration.pidFile.map(PidFile.init(path:))
+    do throws(PidFile.Failure) {
+        try pidFile?.claim(logger: logger)  // before binding: a live instance means no start
     } catch {
+        pidFile?.remove()
+        StandardStreams.err("Error: \(error)")
+        exit(error.exitCode)
+    }
+    let server = EchoServer(configuration: configuration, logger: logger)
+    let signals = SignalHandling(server: server, logger: logger) {
+        notifier?.tell(["STOPPING=1", "STATUS=stopping"], logger: logger)
+    }
+    signals.install()  // before the server starts any thread: they inherit the signal mask
+    var pidFileFailure: PidFile.Failure?
+    do throws(EchoServerError) {
+        try server.run {
+            do throws(PidFile.Failure) {
+                try pidFile?.publish()
+            } catch {
+                pidFileFailure = error
+                server.stop(graceful: false)
+                return
+            }
+            let addresses = server.localAddresses.map(\.description).joined(separator: ", ")
+            notifier?.tell(["READY=1", "MAINPID=\(getpid())", "STATUS=listening on \(addresses)"], logger: logger)
+        }
+    } catch {
+        pidFile?.remove()
         StandardStreams.err("Error: \(error)")
         switch error {
         case .cannotListen: exit(ExitCode.unavailable)
         case .backendUnavailable, .invalidConfiguration: exit(ExitCode.usage)
         case .loopFailed, .alreadyStarted: exit(ExitCode.osError)
         }
+    }
+    pidFile?.remove()
+    if let pidFileFailure {
+        StandardStreams.err("Error: \(pidFileFailure)")
+        exit(pidFileFailure.exitCode)
     }
     logger.notice("stats", metadata: server.stats.metadata)
     exit(signals.interruptedStatus ?? ExitCode.success)

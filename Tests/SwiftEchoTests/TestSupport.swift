@@ -73,6 +73,7 @@ struct SettingExample: Sendable, CustomTestStringConvertible {
         SettingExample(name: "slow-hook", text: "0", expected: Configuration(slowHook: .zero)),
         SettingExample(name: "log-level", text: "debug", expected: Configuration(logLevel: .debug)),
         SettingExample(name: "log-format", text: "json", expected: Configuration(logFormat: .json)),
+        SettingExample(name: "pid-file", text: "/run/echo.pid", expected: Configuration(pidFile: "/run/echo.pid")),
     ]
 }
 

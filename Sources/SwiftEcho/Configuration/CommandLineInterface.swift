@@ -116,7 +116,7 @@ public enum CommandLineInterface {
         let space = String(HelpFormatter.nonBreakingSpace)
         var parts: [String] = []
         let defaults = setting.describe(table.defaults)
-        if setting.kind != .boolean, !defaults.isEmpty {
+        if setting.kind != .boolean, !defaults.allSatisfy(\.isEmpty) {
             parts.append("default:\(space)\(defaults.joined(separator: ","))")
         }
         parts.append("env:\(space)\(table.environmentName(for: setting.name))")

@@ -94,6 +94,10 @@ extension Configuration {
             .single(
                 "log-format", valueName: "format", .choice, \.logFormat,
                 help: "text for people, json for log collectors (one object per line)."),
+            .single(
+                "pid-file", valueName: "path", .optionalPath, \.pidFile,
+                help: "Write the process ID to this file once listening, and remove it on exit;"
+                    + " a file naming a live process is refused, a stale one replaced."),
         ]
     )
 }

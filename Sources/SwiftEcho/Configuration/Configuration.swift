@@ -56,6 +56,9 @@ public struct Configuration: Sendable, Equatable {
     public var logLevel: LogLevel
     /// How log lines are written (`--log-format`).
     public var logFormat: LogFormat
+    /// Where `echo-cli` writes its process ID once it listens (`--pid-file`), for init systems
+    /// that want one; nil writes none. The server itself does not read it.
+    public var pidFile: String?
 
     /// A configuration with the given values; every parameter defaults to the daemon's default.
     public init(
@@ -78,7 +81,8 @@ public struct Configuration: Sendable, Equatable {
         hook: BuiltinHook = .echo,
         slowHook: Duration = .milliseconds(100),
         logLevel: LogLevel = .info,
-        logFormat: LogFormat = .text
+        logFormat: LogFormat = .text,
+        pidFile: String? = nil
     ) {
         self.host = host
         self.port = port
@@ -100,5 +104,6 @@ public struct Configuration: Sendable, Equatable {
         self.slowHook = slowHook
         self.logLevel = logLevel
         self.logFormat = logFormat
+        self.pidFile = pidFile
     }
 }

@@ -61,6 +61,20 @@ extension ValueFormat where Value == String {
     }
 }
 
+extension ValueFormat where Value == String? {
+    /// A file path, or none: the empty text (how a later source clears an earlier one) is nil.
+    static var optionalPath: ValueFormat {
+        ValueFormat(
+            kind: .string, expectation: "a file path without NUL characters",
+            parse: { text -> String?? in
+                if text.isEmpty { return .some(nil) }  // parsed, and it says "none"
+                return text.contains("\0") ? nil : .some(text)
+            },
+            format: { $0 ?? "" }
+        )
+    }
+}
+
 extension ValueFormat where Value == BuiltinHook {
     /// A built-in hook's name, `prefix:` and any text, or `fail-every:` and a count.
     static var hook: ValueFormat {

@@ -84,8 +84,9 @@ public final class EchoServer: Sendable {
     }
 
     /// Binds the listeners and serves on the calling thread (and `threads - 1` new ones) until
-    /// every loop has stopped.
-    public func run() throws(EchoServerError) {
+    /// every loop has stopped. `onListening` runs on this thread once connections can be
+    /// accepted (and `localAddresses` is ready): the moment to tell a service manager.
+    public func run(onListening: () -> Void = {}) throws(EchoServerError) {
         let group = try prepare()
         finished.enter()
         do {
@@ -95,6 +96,7 @@ public final class EchoServer: Sendable {
             finished.leave()
             throw error
         }
+        onListening()
         serve(group, loop: 0)
         finished.leave()
         finished.wait()

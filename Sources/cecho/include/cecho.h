@@ -137,6 +137,10 @@ int ce_net_listen_unix(const char *path, unsigned mode, int backlog, int *fd, ce
 int ce_net_remove_unix(const char *path, const ce_unix_file *file);
 /* The longest Unix socket path this platform takes, in bytes. */
 size_t ce_net_unix_path_max(void);
+/* Send `state` ("READY=1", lines separated by '\n') as one datagram to the service
+ * manager's socket `address` (the value of NOTIFY_SOCKET): an absolute path, or '@' and a
+ * Linux abstract name. Never blocks. Returns 0, or -1 with `err` filled. */
+int ce_notify_send(const char *address, const char *state, char *err, size_t errlen);
 
 /* ---------------------------------------------------------------------------------------- */
 /* Limits                                                                                    */
