@@ -34,6 +34,17 @@ case .serve(let configuration):
     logger.debug("configuration", metadata: configuration.loggingMetadata)
     // Read (and unset) the service manager's variables while this is the only thread.
     let notifier = ServiceNotifier.fromEnvironment()
+    let inheritedSockets: [SocketActivation.Socket]
+    do throws(SocketActivationError) {
+        inheritedSockets = try SocketActivation.takeFromEnvironment() ?? []
+    } catch {
+        StandardStreams.err("Error: \(error)")
+        exit(ExitCode.unavailable)
+    }
+    if !inheritedSockets.isEmpty, configuration.setsAnAddress {
+        logger.notice("socket activation: serving the \(inheritedSockets.count) socket(s) passed in;"
+                      + " --host, --port and --listen are ignored")
+    }
     let pidFile = configuration.pidFile.map(PidFile.init(path:))
     do throws(PidFile.Failure) {
         try pidFile?.claim(logger: logger)  // before binding: a live instance means no start
@@ -42,7 +53,7 @@ case .serve(let configuration):
         StandardStreams.err("Error: \(error)")
         exit(error.exitCode)
     }
-    let server = EchoServer(configuration: configuration, logger: logger)
+    let server = EchoServer(configuration: configuration, logger: logger, inheritedSockets: inheritedSockets)
     let signals = SignalHandling(server: server, logger: logger) {
         notifier?.tell(["STOPPING=1", "STATUS=stopping"], logger: logger)
     }

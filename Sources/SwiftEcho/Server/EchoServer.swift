@@ -31,6 +31,9 @@ public final class EchoServer: Sendable {
     /// loops in turn, even where each loop could have listeners of its own (SO_REUSEPORT):
     /// what macOS, Unix sockets and inherited sockets use, testable on Linux too.
     let handsOffConnections: Bool
+    /// Sockets bound by someone else (a service manager) that the server serves instead of
+    /// binding the configuration's addresses; empty to bind them.
+    public let inheritedSockets: [SocketActivation.Socket]
 
     private enum Phase {
         case idle, starting
@@ -63,17 +66,22 @@ public final class EchoServer: Sendable {
     private let finished = DispatchGroup()
 
     /// A server answering with `hook`, or, without one, with the configuration's built-in hook
-    /// (the echo by default).
+    /// (the echo by default). With `inheritedSockets` (from ``SocketActivation``), it serves
+    /// those, and owns them from `start` on, instead of binding the configuration's addresses.
     public convenience init(configuration: Configuration, hook: Hook? = nil,
-                            logger: Logger = Logger(label: "SwiftEcho")) {
-        self.init(configuration: configuration, hook: hook, logger: logger, handsOffConnections: false)
+                            logger: Logger = Logger(label: "SwiftEcho"),
+                            inheritedSockets: [SocketActivation.Socket] = []) {
+        self.init(configuration: configuration, hook: hook, logger: logger, handsOffConnections: false,
+                  inheritedSockets: inheritedSockets)
     }
 
-    init(configuration: Configuration, hook: Hook?, logger: Logger, handsOffConnections: Bool) {
+    init(configuration: Configuration, hook: Hook?, logger: Logger, handsOffConnections: Bool,
+         inheritedSockets: [SocketActivation.Socket] = []) {
         self.configuration = configuration
         self.hook = hook ?? Hook(configuration.hook)
         self.logger = logger
         self.handsOffConnections = handsOffConnections
+        self.inheritedSockets = inheritedSockets
     }
 
     /// Binds the listeners and serves on new threads, one per loop. Returns once connections
@@ -217,8 +225,12 @@ public final class EchoServer: Sendable {
     /// address, as logged.
     private func bindListeners(for group: LoopGroup) throws(EchoServerError) -> ListenerSet {
         let loops = group.loops
-        let sharedPort = loops.count > 1 && !handsOffConnections && ce_net_shared_port_balances() != 0
-        let listeners = try ListenerSet.bind(configuration, sharedPort: sharedPort)
+        // Inherited sockets are one per address, whatever the loops: the first one hands out.
+        let sharedPort = loops.count > 1 && !handsOffConnections && inheritedSockets.isEmpty
+            && ce_net_shared_port_balances() != 0
+        let listeners = inheritedSockets.isEmpty
+            ? try ListenerSet.bind(configuration, sharedPort: sharedPort)
+            : try ListenerSet.adopt(inheritedSockets)
         var handsOff = false
         for (index, listener) in listeners.listeners.enumerated() {
             let handOff = loops.count > 1 && !(sharedPort && listener.kind == .tcp)

@@ -89,6 +89,25 @@ struct ListenerSet: Sendable {
         return copies
     }
 
+    /// Takes sockets a service manager bound (``SocketActivation``), as they are: their
+    /// addresses are read back for the `listening on` lines; their socket files are not ours.
+    static func adopt(_ sockets: [SocketActivation.Socket]) throws(EchoServerError) -> ListenerSet {
+        var set = ListenerSet()
+        for socket in sockets {
+            let kind: BoundListener.Kind
+            switch socket.kind {
+            case .tcp: kind = .tcp
+            case .unix: kind = .unix
+            case .udp:
+                throw .cannotListen(address: "inherited fd \(socket.fd)", reason: "UDP is not served yet")
+            }
+            // An abstract or unnamed Unix socket has no path to show: name the descriptor.
+            let address = Listeners.address(of: socket.fd) ?? .unix(path: "(fd \(socket.fd))")
+            set.listeners.append(BoundListener(fd: socket.fd, kind: kind, address: address, socketFile: nil))
+        }
+        return set
+    }
+
     /// The Unix socket files these listeners created.
     var socketFiles: [UnixSocketFile] {
         listeners.compactMap(\.socketFile)

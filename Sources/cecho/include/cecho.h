@@ -137,6 +137,17 @@ int ce_net_listen_unix(const char *path, unsigned mode, int backlog, int *fd, ce
 int ce_net_remove_unix(const char *path, const ce_unix_file *file);
 /* The longest Unix socket path this platform takes, in bytes. */
 size_t ce_net_unix_path_max(void);
+
+/* What a socket passed in by a service manager (socket activation) is. */
+typedef enum ce_socket_kind {
+    CE_SOCKET_TCP_LISTENER = 1, /* a listening IPv4 or IPv6 stream socket */
+    CE_SOCKET_UNIX_LISTENER,    /* a listening Unix stream socket */
+    CE_SOCKET_UDP,              /* an IPv4 or IPv6 datagram socket */
+} ce_socket_kind;
+/* Check that inherited descriptor `fd` is a socket the loop can serve, store its kind, and
+ * make it non-blocking and close-on-exec. -1 with `err` saying what it is instead. */
+int ce_net_adopt_socket(int fd, ce_socket_kind *kind, char *err, size_t errlen);
+
 /* Send `state` ("READY=1", lines separated by '\n') as one datagram to the service
  * manager's socket `address` (the value of NOTIFY_SOCKET): an absolute path, or '@' and a
  * Linux abstract name. Never blocks. Returns 0, or -1 with `err` filled. */

@@ -40,8 +40,10 @@ final class Daemon: @unchecked Sendable {
     /// Starts `echo-cli ARGUMENTS`. `shellPrefix`, when given, is bash run first in the same
     /// process (e.g. `ulimit -n 64`), which then execs the daemon. SIGPIPE and every other
     /// signal start at their default disposition, whatever the test runner does with them.
+    /// `passing` descriptors become the child's 3, 4, … as a service manager passes sockets
+    /// (they must not already be numbered 3 and up, which the test process's own take first).
     init(_ arguments: [String], environment: [String: String] = [:], shellPrefix: String? = nil,
-         program: String = Daemon.binaryPath) throws {
+         passing descriptors: [Int32] = [], program: String = Daemon.binaryPath) throws {
         var argv: [String]
         if let shellPrefix {
             argv = ["/bin/bash", "-c", shellPrefix + "\nexec \"$0\" \"$@\"", program] + arguments
@@ -68,6 +70,9 @@ final class Daemon: @unchecked Sendable {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
         posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
+        for (index, fd) in descriptors.enumerated() {
+            posix_spawn_file_actions_adddup2(&actions, fd, 3 + Int32(index))  // dup2 clears close-on-exec
+        }
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -113,16 +118,19 @@ final class Daemon: @unchecked Sendable {
     /// no `--port`), and waits for a `listening on` line per address; `port` is then the real
     /// port of the first, and `listeningAddresses` holds them all.
     static func serving(_ arguments: [String], listen: [String] = [], environment: [String: String] = [:],
-                        shellPrefix: String? = nil, timeout: Double = 10) throws -> Daemon {
+                        shellPrefix: String? = nil, passing descriptors: [Int32] = [],
+                        timeout: Double = 10) throws -> Daemon {
         let addressArguments = listen.isEmpty ? ["--port", "0"] : listen.flatMap { ["--listen", $0] }
         return try started(addressArguments + arguments, listeners: max(1, listen.count),
-                           environment: environment, shellPrefix: shellPrefix, timeout: timeout)
+                           environment: environment, shellPrefix: shellPrefix, passing: descriptors,
+                           timeout: timeout)
     }
 
     /// Starts `echo-cli ARGUMENTS` as they are and waits for `listeners` `listening on` lines.
     static func started(_ arguments: [String], listeners: Int, environment: [String: String] = [:],
-                        shellPrefix: String? = nil, timeout: Double = 10) throws -> Daemon {
-        let daemon = try Daemon(arguments, environment: environment, shellPrefix: shellPrefix)
+                        shellPrefix: String? = nil, passing descriptors: [Int32] = [],
+                        timeout: Double = 10) throws -> Daemon {
+        let daemon = try Daemon(arguments, environment: environment, shellPrefix: shellPrefix, passing: descriptors)
         guard daemon.waitForOutput(containing: "listening on", count: listeners, timeout: timeout) else {
             throw TestClientError("not \(listeners) 'listening on' line(s) within \(timeout) s; stderr:\n\(daemon.stderr)")
         }
