@@ -11,7 +11,8 @@ import Testing
         #expect(run.termination == .exited(0))
         for text in ["USAGE:", "OPTIONS:", "--host", "--port", "--backend", "--backlog", "--max-connections",
                      "--output-limit", "--write-timeout", "--idle-timeout", "--shutdown-timeout",
-                     "--log-level", "--log-format", "--config", "--version", "ECHO_PORT", "(default: 10000"] {
+                     "--log-level", "--log-format", "--pid-file", "--config", "--version", "ECHO_PORT", "ECHO_PID_FILE",
+                     "(default: 10000"] {
             #expect(run.stdout.contains(text), "help lacks \(text)")
         }
         #expect(run.stderr.isEmpty)
