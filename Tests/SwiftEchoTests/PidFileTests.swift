@@ -7,7 +7,7 @@ import Testing
     // The file is written just after the `listening on` line: tests wait for it.
 
     @Test func writtenOnceListeningAndRemovedAfterAGracefulStop() throws {
-        let scratch = try ScratchDirectory()
+        let scratch = try TemporaryDirectory()
         let daemon = try Daemon.serving(["--pid-file", scratch.file("echo.pid")])
         #expect(scratch.waitForPid(daemon.pid, in: "echo.pid"))
         #expect(scratch.names == ["echo.pid"], "no temporary file left beside it")
@@ -18,7 +18,7 @@ import Testing
 
     /// The immediate stop after a second signal removes it too.
     @Test func removedAfterAnImmediateStop() throws {
-        let scratch = try ScratchDirectory()
+        let scratch = try TemporaryDirectory()
         let daemon = try Daemon.serving(["--pid-file", scratch.file("echo.pid"), "--shutdown-timeout", "30",
                                          "--output-limit", "65536"])
         #expect(scratch.waitForPid(daemon.pid, in: "echo.pid"))
@@ -34,7 +34,7 @@ import Testing
 
     /// A file another instance wrote meanwhile is not ours to remove.
     @Test func aFileThatNoLongerHoldsOurPidIsLeftAlone() throws {
-        let scratch = try ScratchDirectory()
+        let scratch = try TemporaryDirectory()
         let daemon = try Daemon.serving(["--pid-file", scratch.file("echo.pid")])
         #expect(scratch.waitForPid(daemon.pid, in: "echo.pid"))
         try scratch.write("echo.pid", "1\n")
@@ -46,7 +46,7 @@ import Testing
     /// A process that is gone, or text that is no pid: replaced, with a notice.
     @Test(arguments: ["2147483647\n", "not a pid", ""])
     func aStaleFileIsReplaced(contents: String) throws {
-        let scratch = try ScratchDirectory()
+        let scratch = try TemporaryDirectory()
         try scratch.write("echo.pid", contents)
         let daemon = try Daemon.serving(["--pid-file", scratch.file("echo.pid")])
         #expect(daemon.stderr.contains("notice echo-cli: replacing stale pid file \(scratch.file("echo.pid"))"))
@@ -59,7 +59,7 @@ import Testing
     /// This test process stands in for a running instance: refused before anything is bound,
     /// and its file is untouched.
     @Test func aFileNamingALiveProcessIsRefused() throws {
-        let scratch = try ScratchDirectory()
+        let scratch = try TemporaryDirectory()
         try scratch.write("echo.pid", "\(getpid())\n")
         let run = try Daemon.run(["--port", "0", "--pid-file", scratch.file("echo.pid")])
         #expect(run.termination == .exited(69))
@@ -71,7 +71,7 @@ import Testing
     }
 
     @Test func aMissingDirectoryIsRefusedBeforeBinding() throws {
-        let scratch = try ScratchDirectory()
+        let scratch = try TemporaryDirectory()
         let path = scratch.file("missing/echo.pid")
         let run = try Daemon.run(["--port", "0", "--pid-file", path])
         #expect(run.termination == .exited(73))
@@ -80,7 +80,7 @@ import Testing
 
     /// A bind that fails after the claim leaves nothing behind: no pid file, no temporary one.
     @Test func aFailedStartLeavesNoFiles() throws {
-        let scratch = try ScratchDirectory()
+        let scratch = try TemporaryDirectory()
         let held = try HeldPort()
         let run = try Daemon.run(["--port", "\(held.port)", "--pid-file", scratch.file("echo.pid")])
         #expect(run.termination == .exited(69))
@@ -88,7 +88,7 @@ import Testing
     }
 }
 
-extension ScratchDirectory {
+extension TemporaryDirectory {
     /// Waits (up to 2 s) until file `name` holds `pid` and a newline, as a pid file does.
     func waitForPid(_ pid: pid_t, in name: String) -> Bool {
         waitUntil(timeout: 2) { self.read(name) == "\(pid)\n" }

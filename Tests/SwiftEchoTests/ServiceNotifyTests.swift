@@ -8,14 +8,14 @@ import Testing
     private static let serial = Atomic<Int>(0)
 
     /// A unique abstract name, or a path in `scratch`.
-    private func address(abstract: Bool, in scratch: ScratchDirectory) -> String {
+    private func address(abstract: Bool, in scratch: TemporaryDirectory) -> String {
         let n = Self.serial.add(1, ordering: .relaxed).newValue
         return abstract ? "@swift-echo-test-\(getpid())-\(n)" : scratch.file("notify")
     }
 
     @Test(arguments: [false, true])
     func readyOnceListeningAndStoppingOnSIGTERM(abstract: Bool) throws {
-        let scratch = try ScratchDirectory()
+        let scratch = try TemporaryDirectory()
         let manager = try NotifyReceiver(address: address(abstract: abstract, in: scratch))
         let daemon = try Daemon(["--port", "0"], environment: ["NOTIFY_SOCKET": manager.address])
         let ready = try #require(manager.receive(timeout: 10 * Sanitizer.slowdown), "no READY=1; stderr:\n\(daemon.stderr)")
@@ -38,7 +38,7 @@ import Testing
 
     /// A socket nobody listens on costs a warning, never the daemon.
     @Test func anUnreachableManagerIsAWarningOnly() throws {
-        let scratch = try ScratchDirectory()
+        let scratch = try TemporaryDirectory()
         let daemon = try Daemon.serving([], environment: ["NOTIFY_SOCKET": scratch.file("nobody")])
         #expect(daemon.waitForOutput(containing: "warning echo-cli: ", timeout: 5))
         #expect(daemon.stderr.contains("cannot notify the service manager: sendto(\(scratch.file("nobody"))):"))

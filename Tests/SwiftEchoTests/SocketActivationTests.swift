@@ -29,6 +29,29 @@ import Testing
         #expect(daemon.waitForExit(timeout: 5) == .exited(0))
     }
 
+    /// A Unix stream listener (`ListenStream=/run/echo.sock`) beside a TCP one: both served,
+    /// each with its line; the socket file is systemd's, so it stays when the daemon stops.
+    @Test func servesPassedUnixAndTCPListenersTogether() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("echo.sock")
+        let unixListener = try UnixListener(path: path)
+        let held = try HeldPort()
+        let daemon = try Daemon([], environment: ["LISTEN_FDS": "2"], shellPrefix: Self.activated,
+                                passing: [unixListener.fd, held.fd])
+        #expect(daemon.waitForOutput(containing: "listening on", count: 2, timeout: 10), "stderr:\n\(daemon.stderr)")
+        #expect(daemon.stderr.contains("listening on unix:\(path), backend epoll"))
+        #expect(daemon.stderr.contains("listening on 127.0.0.1:\(held.port), backend epoll"))
+        let local = try TestClient(unixPath: path)
+        #expect(try local.roundTrip(Payload.random(count: 3000, seed: 3)))
+        local.close()
+        let remote = try TestClient(port: held.port)
+        #expect(try remote.roundTrip([9]))
+        remote.close()
+        daemon.send(signal: SIGTERM)
+        #expect(daemon.waitForExit(timeout: 5) == .exited(0))
+        #expect(fileStatus(path) != nil, "systemd's socket file is not ours to remove")
+    }
+
     /// An address option is ignored, with a notice: nothing is bound on it.
     @Test func anExplicitPortIsIgnoredWithANotice() throws {
         let held = try HeldPort()
@@ -104,4 +127,24 @@ import Testing
             #expect(throws: SocketActivationError.self, "\(bad)") { try passed(bad) }
         }
     }
+}
+
+/// A listening Unix stream socket bound by the test, as systemd binds `ListenStream=PATH`.
+final class UnixListener {
+    let fd: Int32
+
+    init(path: String) throws {
+        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8)) }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0 && listen(fd, 16) == 0
+            }
+        }
+        guard fd >= 0, bound else { throw TestClientError("cannot listen on \(path): \(String(cString: strerror(errno)))") }
+    }
+
+    deinit { close(fd) }
 }

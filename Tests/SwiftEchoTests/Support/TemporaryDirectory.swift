@@ -39,3 +39,19 @@ let hasIPv6Loopback: Bool = {
         }
     }
 }()
+
+extension TemporaryDirectory {
+    /// The names in the directory now, sorted.
+    var names: [String] { ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted() }
+
+    /// File `name`'s contents as text, nil when it cannot be read.
+    func read(_ name: String) -> String? {
+        FileManager.default.contents(atPath: file(name)).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    func write(_ name: String, _ text: String) throws {
+        guard FileManager.default.createFile(atPath: file(name), contents: Data(text.utf8)) else {
+            throw TestClientError("cannot write \(file(name))")
+        }
+    }
+}
