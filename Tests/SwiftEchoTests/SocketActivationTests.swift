@@ -13,9 +13,11 @@ import Testing
         try Daemon(arguments, environment: environment, shellPrefix: Self.activated, passing: [fd])
     }
 
-    @Test func servesAPassedTCPListener() throws {
+    /// With two loops, the first accepts on the passed socket and hands connections out.
+    @Test(arguments: [1, 2])
+    func servesAPassedTCPListener(threads: Int) throws {
         let held = try HeldPort()
-        let daemon = try activatedDaemon([], passing: held.fd)
+        let daemon = try activatedDaemon(["--threads", "\(threads)"], passing: held.fd)
         #expect(daemon.waitForOutput(containing: "listening on 127.0.0.1:\(held.port), backend epoll", timeout: 10),
                 "stderr:\n\(daemon.stderr)")
         for round in 0..<3 {  // more than one: the loop must not block in accept on a blocking socket
