@@ -109,7 +109,8 @@ ce_frame_status ce_frame_next(ce_framing mode, const char *data, size_t len, siz
 
 /* Resolve `host` (numeric address or name) and bind a non-blocking, close-on-exec TCP
  * listener with SO_REUSEADDR on every address it names, sharing one port (port 0 picks a
- * free one). Stores up to `max` descriptors in `fds` and their count in `*count`. On failure
+ * free one). IPv6 sockets of a set without IPv4 addresses ("::") are dual-stack: IPv4
+ * clients reach them as IPv4-mapped addresses. Stores up to `max` descriptors in `fds` and their count in `*count`. On failure
  * nothing stays open. */
 int ce_net_listen_tcp(const char *host, uint16_t port, int backlog, int flags, int *fds,
                       size_t max, size_t *count, char *err, size_t errlen);

@@ -53,6 +53,36 @@ import cecho
         #expect(ce_backend_fd_bound("epoll") == Int32.max)
     }
 
+    @Test func aUnixListenerReportsItsPathAndIsRemovedOnlyWhileItIsOurs() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("n")
+        var fd: Int32 = -1
+        var file = ce_unix_file()
+        var err = [CChar](repeating: 0, count: 256)
+        #expect(ce_net_listen_unix(path, 0o600, 4, &fd, &file, &err, err.count) == 0, "\(string(fromCString: err))")
+        defer { close(fd) }
+        #expect(endpoint(fd) == "unix:\(path)")
+        #expect(ce_net_local_port(fd) == -1, "a Unix socket has no port")
+        #expect(fcntl(fd, F_GETFL) & O_NONBLOCK != 0 && fcntl(fd, F_GETFD) & FD_CLOEXEC != 0)
+        var other = file
+        other.ino &+= 1
+        #expect(ce_net_remove_unix(path, &other) == 0, "not the file we created: left")
+        #expect(fileStatus(path) != nil)
+        #expect(ce_net_remove_unix(path, &file) == 1)
+        #expect(fileStatus(path) == nil)
+        #expect(ce_net_remove_unix(path, &file) == 0, "already gone")
+    }
+
+    @Test func aUnixPathTooLongForASocketAddressIsRefused() {
+        let path = "/tmp/" + String(repeating: "x", count: 110)
+        var fd: Int32 = -1
+        var file = ce_unix_file()
+        var err = [CChar](repeating: 0, count: 256)
+        #expect(ce_net_listen_unix(path, 0o600, 4, &fd, &file, &err, err.count) == -1)
+        #expect(string(fromCString: err) == "a Unix socket path must have 1 to 107 bytes, not 115")
+        #expect(ce_net_unix_path_max() == 107)
+    }
+
     private func listen(host: String, port: Int32) throws -> [Int32] {
         var fds = [Int32](repeating: -1, count: 8)
         var count = 0
@@ -73,7 +103,7 @@ import cecho
     }
 
     private func endpoint(_ fd: Int32) -> String {
-        var text = [CChar](repeating: 0, count: 64)
+        var text = [CChar](repeating: 0, count: 160)
         _ = ce_net_local_endpoint(fd, &text, text.count)
         return string(fromCString: text)
     }
