@@ -309,13 +309,16 @@ public final class EchoServer: Sendable {
         loopEnded(group, failure: failure)
     }
 
-    /// One loop is done. After the last, keeps the final counters; the loops (and their
+    /// One loop is done. After the last, keeps the final counters and removes the Unix socket
+    /// files a stop did not already remove (a loop failed, or never ran); the loops (and their
     /// descriptors) go when the last thread lets go of the group.
     private func loopEnded(_ group: LoopGroup, failure: EchoServerError?) {
         state.withLock { state in
             state.loopsRunning -= 1
             if state.failure == nil { state.failure = failure }
+            if failure != nil { state.removeSocketFiles() }
             guard state.loopsRunning == 0 else { return }
+            state.removeSocketFiles()
             state.finalStats = group.stats
             state.finalStatsPerLoop = group.statsPerLoop
             state.phase = .stopped
