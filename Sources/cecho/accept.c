@@ -21,14 +21,15 @@ void ce_listeners_watch(ce_loop *l, int on) {
     }
 }
 
-/* Close a connection we will not serve, count it, and say why (at most once a second). */
-static void refuse(ce_loop *l, int fd, const ce_sockaddr *peer, _Atomic uint64_t *counter,
-                   const char *why) {
+/* Close a connection we will not serve, count it, and say why at `level` (at most once a
+ * second per `limiter`). */
+static void refuse_at(ce_loop *l, int fd, const ce_sockaddr *peer, _Atomic uint64_t *counter,
+                      const char *why, ce_log_level level, ce_ratelimit *limiter) {
     /* Count first: once the client sees the close, the counter must already say why. */
     atomic_store_explicit(counter, atomic_load_explicit(counter, memory_order_relaxed) + 1,
                           memory_order_relaxed);
     uint64_t suppressed;
-    if (!ce_log_on(l, CE_LOG_WARNING) || !ce_ratelimit_allow(&l->refusal_log, l->now_ms, &suppressed)) {
+    if (!ce_log_on(l, level) || !ce_ratelimit_allow(limiter, l->now_ms, &suppressed)) {
         close(fd);
         return;
     }
@@ -38,7 +39,13 @@ static void refuse(ce_loop *l, int fd, const ce_sockaddr *peer, _Atomic uint64_t
     close(fd);
     if (suppressed) snprintf(more, sizeof more, " (%" PRIu64 " more refusals not logged)", suppressed);
     ce_log_field fields[2] = {{"peer.address", where}, {"reason", why}};
-    ce_logf(l, CE_LOG_WARNING, fields, 2, "refused connection: %s%s", why, more);
+    ce_logf(l, level, fields, 2, "refused connection: %s%s", why, more);
+}
+
+/* A refusal of the server's own limits: a warning, for the operator may need to raise one. */
+static void refuse(ce_loop *l, int fd, const ce_sockaddr *peer, _Atomic uint64_t *counter,
+                   const char *why) {
+    refuse_at(l, fd, peer, counter, why, CE_LOG_WARNING, &l->refusal_log);
 }
 
 /* Out of descriptors. libuv's trick: give up the spare descriptor, accept each pending
@@ -83,8 +90,14 @@ void ce_accept_admit(ce_loop *l, int fd, const ce_sockaddr *peer) {
         close(fd);
         return;
     }
-    if (!ce_budget_take(l->budget)) {
-        refuse(l, fd, peer, &l->counters.refused_max_connections, "max connections reached");
+    /* The allow list first: who the operator did not let in costs nothing else (a notice:
+     * refusing them is the policy working). */
+    ce_access *access = l->config.access;
+    ce_ip ip;
+    int has_ip = access && ce_ip_of(&peer->sa, &ip) == 0; /* Unix clients are not checked */
+    if (has_ip && !ce_access_allows(access, &ip)) {
+        refuse_at(l, fd, peer, &l->counters.refused_not_allowed, "address not allowed", CE_LOG_NOTICE,
+                  &l->access_log);
         return;
     }
     if (fd >= l->poller->fd_bound) { /* select: FD_SET must never see it */
@@ -95,12 +108,32 @@ void ce_accept_admit(ce_loop *l, int fd, const ce_sockaddr *peer) {
         refuse(l, fd, peer, &l->counters.refused_no_descriptors, "descriptor beyond the loop's table");
         return;
     }
+    /* A slot of the shared cap is taken last but one: every refusal after it gives it back. */
+    if (!ce_budget_take(l->budget)) {
+        refuse(l, fd, peer, &l->counters.refused_max_connections, "max connections reached");
+        return;
+    }
+    /* Counted per address last, so that nothing refuses after it counted. */
+    int counted = 0;
+    if (has_ip && ce_access_counts_connections(access)) {
+        if (ce_access_conn_acquire(access, &ip) == -1) {
+            ce_budget_give_back(l->budget);
+            refuse_at(l, fd, peer, &l->counters.refused_per_ip, "too many connections from this address",
+                      CE_LOG_NOTICE, &l->access_log);
+            return;
+        }
+        counted = 1;
+    }
     ce_net_tune_connection(fd, peer->sa.sa_family);
-    if (!ce_conn_open(l, fd, peer)) {
+    ce_conn *c = ce_conn_open(l, fd, peer);
+    if (!c) {
         int err = errno;
         ce_budget_give_back(l->budget);
+        if (counted) ce_access_conn_release(access, &ip);
         refuse(l, fd, peer, &l->counters.errors, strerror(err));
+        return;
     }
+    c->ip_counted = (uint8_t)counted;
 }
 
 /* Where a hand-off listener's connection goes: the next loop of the group, which takes it

@@ -34,6 +34,7 @@ const char *ce_close_reason_name(ce_close_reason reason) {
     case CE_CLOSE_BY_HOOK: return "closed by hook";
     case CE_CLOSE_SHUTDOWN: return "shutdown";
     case CE_CLOSE_SHUTDOWN_FORCED: return "shutdown deadline";
+    case CE_CLOSE_DATAGRAM: return "datagram answered";
     }
     return "unknown";
 }
@@ -136,6 +137,8 @@ void ce_conn_close(ce_loop *l, ce_conn *c, ce_close_reason reason, int err) {
     l->conns[c->fd] = NULL;
     l->nconns--;
     ce_budget_give_back(l->budget);
+    ce_ip ip;
+    if (c->ip_counted && ce_ip_of(&c->peer.sa, &ip) == 0) ce_access_conn_release(l->config.access, &ip);
     if (l->hooks.closed) l->hooks.closed(l->hooks.ctx, c->user, reason);
     ce_buf_free(&c->out);
     ce_buf_free(&c->in);

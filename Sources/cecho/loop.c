@@ -150,6 +150,7 @@ static void close_listeners(ce_loop *l) {
     for (size_t i = 0; i < l->nlisteners; i++) close(l->listeners[i].fd);
     l->nlisteners = 0;
     l->listeners_paused = 0;
+    ce_udp_close_all(l); /* a stopping server takes no more datagrams either */
 }
 
 /* Close every connection still open, for `reason`. */
@@ -237,6 +238,11 @@ static void dispatch(ce_loop *l, int nfired) {
             ce_posts_deliver(l);
             continue;
         }
+        ce_udp *u = ce_udp_find(l, fd);
+        if (u) {
+            ce_udp_on_readable(l, u);
+            continue;
+        }
         /* A listener, or a descriptor closed earlier in this round: check before acting. */
         for (size_t j = 0; j < l->nlisteners; j++)
             if (l->listeners[j].fd == fd && l->listeners[j].mask) {
@@ -304,6 +310,16 @@ void ce_loop_stats(const ce_loop *l, ce_stats *out) {
     out->hook_errors = LOAD(hook_errors);
     out->slow_hooks = LOAD(slow_hooks);
     out->late_replies = LOAD(late_replies);
+    out->refused_not_allowed = LOAD(refused_not_allowed);
+    out->refused_per_ip = LOAD(refused_per_ip);
+    out->udp_in = LOAD(udp_in);
+    out->udp_out = LOAD(udp_out);
+    out->udp_not_allowed = LOAD(udp_not_allowed);
+    out->udp_bad_port = LOAD(udp_bad_port);
+    out->udp_rate_limited = LOAD(udp_rate_limited);
+    out->udp_too_large = LOAD(udp_too_large);
+    out->udp_send_dropped = LOAD(udp_send_dropped);
+    out->udp_deferred_refused = LOAD(udp_deferred_refused);
 #undef LOAD
 }
 
@@ -324,6 +340,7 @@ void ce_loop_destroy(ce_loop *l) {
         close_listeners(l);
         close_all(l, CE_CLOSE_SHUTDOWN_FORCED);
     }
+    ce_udp_close_all(l);
     if (l->poller_state) l->poller->destroy(l->poller_state);
     ce_wakeup_close(l);
     if (l->spare_fd != -1) close(l->spare_fd);

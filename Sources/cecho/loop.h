@@ -4,6 +4,7 @@
 #ifndef CE_LOOP_H
 #define CE_LOOP_H
 
+#include "access.h"
 #include "cecho.h"
 #include "poller.h"
 #include "tlist.h"
@@ -29,6 +30,9 @@
  * accept back-off) instead of spinning on a listener that stays readable. */
 #define CE_ACCEPT_BACKOFF_MS 100
 #define CE_MAX_LISTENERS 64
+/* Datagrams answered per UDP socket event: a flood on UDP must not starve the TCP
+ * connections of the loop (and the reverse), as with CE_ACCEPTS_PER_EVENT. */
+#define CE_UDP_DATAGRAMS_PER_EVENT 32
 /* Tables indexed by descriptor are sized by RLIMIT_NOFILE, but never beyond this. */
 #define CE_MAX_SETSIZE (1 << 20)
 
@@ -54,6 +58,7 @@ typedef struct ce_conn {
     uint8_t closing;      /* flush what is queued, then close for close_reason */
     uint8_t close_reason; /* ce_close_reason, for closing and lingering connections */
     uint8_t awaited_terminator; /* the deferred message's line terminator */
+    uint8_t ip_counted;   /* counted in the access policy's per-address table */
     uint64_t id;
     ce_buf out;           /* bytes not yet sent; allocated only while non-empty */
     ce_buf in;            /* framing: an incomplete message, or messages held back */
@@ -98,6 +103,23 @@ typedef struct ce_listener {
     int hand_off;         /* deal accepted connections to the group, in turn */
 } ce_listener;
 
+/* A UDP socket the loop answers. */
+typedef struct ce_udp {
+    int fd;
+    int mask;
+    char local[64];         /* its address, for hooks (ce_conn_info.local) */
+} ce_udp;
+
+/* A datagram whose hook deferred its reply: where the reply goes when it comes. */
+typedef struct ce_udp_pending {
+    uint64_t id;            /* 0: a free slot */
+    int fd;                 /* the UDP socket it came in on */
+    size_t limit;           /* the datagram's length: no reply may be larger */
+    uint64_t since_ms;
+    ce_sockaddr peer;
+    socklen_t peer_len;
+} ce_udp_pending;
+
 /* Counters: written only by the loop thread, read by any (ce_loop_stats), so relaxed
  * atomic loads and stores suffice and compile to plain moves. */
 typedef struct ce_counters {
@@ -108,6 +130,9 @@ typedef struct ce_counters {
     _Atomic uint64_t resets, errors;
     _Atomic uint64_t messages, messages_too_large, frame_timeouts, replies_too_large;
     _Atomic uint64_t hook_errors, slow_hooks, late_replies;
+    _Atomic uint64_t refused_not_allowed, refused_per_ip;
+    _Atomic uint64_t udp_in, udp_out, udp_not_allowed, udp_bad_port, udp_rate_limited;
+    _Atomic uint64_t udp_too_large, udp_send_dropped, udp_deferred_refused;
 } ce_counters;
 
 #define CE_COUNT(loop, field, n)                                                              \
@@ -164,6 +189,11 @@ struct ce_loop {
     uint64_t deadline_ms;   /* of the graceful stop */
     ce_counters counters;
     ce_ratelimit refusal_log, exhaustion_log;
+    ce_ratelimit access_log; /* refusals by the allow list or the per-address limit */
+    ce_ratelimit udp_log;    /* datagrams dropped for reflection, rate or size */
+    ce_udp udp[CE_MAX_LISTENERS];
+    size_t nudp;
+    ce_udp_pending *pending; /* CE_UDP_PENDING slots, allocated with the first UDP socket */
 };
 
 /* clock */
@@ -210,6 +240,10 @@ size_t ce_messages_process(ce_loop *l, ce_conn *c, const char *data, size_t len,
 void ce_messages_flush_final(ce_loop *l, ce_conn *c);
 /* Where a reply for `c` is written: its queue if it has one, else the loop's staging. */
 ce_buf *ce_reply_buffer(ce_loop *l, ce_conn *c);
+/* Call the hook for one message of `c` with the loop's reply set up over `b`, its writes
+ * limited to `max_reply`; slow calls are logged and counted. */
+ce_action ce_hook_invoke(ce_loop *l, ce_conn *c, ce_buf *b, size_t max_reply, const char *payload,
+                         size_t len);
 /* Take the deferred replies other threads posted (on the loop's thread). */
 void ce_posts_deliver(ce_loop *l);
 void ce_posts_free(ce_loop *l);
@@ -224,6 +258,16 @@ void ce_accept_on_readable(ce_loop *l, ce_listener *lst);
 void ce_accept_admit(ce_loop *l, int fd, const ce_sockaddr *peer);
 /* Watch (1) or stop watching (0) every listener. */
 void ce_listeners_watch(ce_loop *l, int on);
+
+/* udp.c */
+/* The UDP socket on `fd`, or NULL. */
+ce_udp *ce_udp_find(ce_loop *l, int fd);
+/* Answer up to CE_UDP_DATAGRAMS_PER_EVENT datagrams waiting on `u`. */
+void ce_udp_on_readable(ce_loop *l, ce_udp *u);
+/* A deferred reply posted for a datagram of UDP socket `u`. */
+void ce_udp_deliver(ce_loop *l, ce_udp *u, const ce_post *p);
+/* Stop answering: close every UDP socket (graceful stop, destroy). */
+void ce_udp_close_all(ce_loop *l);
 
 /* wakeup.c */
 int ce_wakeup_open(ce_loop *l, char *err, size_t errlen);

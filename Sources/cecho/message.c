@@ -111,18 +111,12 @@ static void settle(ce_loop *l, ce_conn *c, ce_buf *b, size_t mark, ce_action act
     }
 }
 
-/* Call the hook for one message and frame what it writes. */
-static void call_hook(ce_loop *l, ce_conn *c, const char *payload, size_t len, int terminator) {
-    ce_buf *b = ce_reply_buffer(l, c);
-    size_t mark = begin_reply(l, b);
-    if (mark == SIZE_MAX) {
-        ce_conn_close_after_flush(l, c, CE_CLOSE_ERROR);
-        return;
-    }
+ce_action ce_hook_invoke(ce_loop *l, ce_conn *c, ce_buf *b, size_t max_reply, const char *payload,
+                         size_t len) {
     ce_reply *r = &l->reply;
     r->conn = c;
     r->buf = b;
-    r->max_reply = l->config.max_reply;
+    r->max_reply = max_reply;
     r->cap = l->output_cap;
     r->start = ce_buf_len(b);
     r->overflow = 0;
@@ -142,6 +136,18 @@ static void call_hook(ce_loop *l, ce_conn *c, const char *payload, size_t len, i
         }
     }
     r->conn = NULL;
+    return action;
+}
+
+/* Call the hook for one message and frame what it writes. */
+static void call_hook(ce_loop *l, ce_conn *c, const char *payload, size_t len, int terminator) {
+    ce_buf *b = ce_reply_buffer(l, c);
+    size_t mark = begin_reply(l, b);
+    if (mark == SIZE_MAX) {
+        ce_conn_close_after_flush(l, c, CE_CLOSE_ERROR);
+        return;
+    }
+    ce_action action = ce_hook_invoke(l, c, b, l->config.max_reply, payload, len);
     settle(l, c, b, mark, action, terminator);
 }
 
@@ -294,6 +300,11 @@ int ce_loop_post_connection(ce_loop *l, int fd, const void *peer, size_t peer_le
 /* One deferred reply arrives: frame it in the place its message left, then let the
  * connection answer what it held back meanwhile. */
 static void deliver(ce_loop *l, const ce_post *p) {
+    ce_udp *u = ce_udp_find(l, p->fd);
+    if (u) {
+        ce_udp_deliver(l, u, p);
+        return;
+    }
     ce_conn *c = p->fd >= 0 && p->fd < l->setsize ? l->conns[p->fd] : NULL;
     if (!c || c->id != p->id || !c->awaiting) {
         CE_COUNT(l, late_replies, 1);

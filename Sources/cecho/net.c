@@ -244,3 +244,54 @@ int ce_net_local_endpoint(int fd, char *out, size_t outlen) {
     ce_net_format((struct sockaddr *)&ss, out, outlen);
     return 0;
 }
+
+int ce_net_listen_udp_like(int lfd, char *err, size_t errlen) {
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    char where[CE_ENDPOINT_LEN] = "?";
+    if (getsockname(lfd, (struct sockaddr *)&ss, &len) == -1) {
+        snprintf(err, errlen, "getsockname(%d): %s", lfd, strerror(errno));
+        return -1;
+    }
+    ce_net_format((struct sockaddr *)&ss, where, sizeof where);
+    if (ss.ss_family != AF_INET && ss.ss_family != AF_INET6) {
+        snprintf(err, errlen, "udp(%s): not an IPv4 or IPv6 address", where);
+        errno = EAFNOSUPPORT;
+        return -1;
+    }
+    int v6only = 0;
+    socklen_t optlen = sizeof v6only;
+    if (ss.ss_family == AF_INET6 && getsockopt(lfd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &optlen) == -1) {
+        snprintf(err, errlen, "getsockopt(%s, IPV6_V6ONLY): %s", where, strerror(errno));
+        return -1;
+    }
+#ifdef SOCK_NONBLOCK
+    int fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+#else
+    int fd = socket(ss.ss_family, SOCK_DGRAM, 0);
+    if (fd != -1 && set_nonblocking_cloexec(fd) == -1) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        fd = -1;
+    }
+#endif
+    if (fd == -1) {
+        snprintf(err, errlen, "socket(%s, udp): %s", where, strerror(errno));
+        return -1;
+    }
+    if (ss.ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only) == -1) {
+        snprintf(err, errlen, "setsockopt(%s udp, IPV6_V6ONLY): %s", where, strerror(errno));
+        goto fail;
+    }
+    if (bind(fd, (struct sockaddr *)&ss, len) == -1) {
+        snprintf(err, errlen, "bind(%s, udp): %s", where, strerror(errno));
+        goto fail;
+    }
+    return fd;
+fail:;
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return -1;
+}

@@ -102,6 +102,7 @@ extension CloseReason {
         case CE_CLOSE_BY_HOOK: self = .closedByHook
         case CE_CLOSE_SHUTDOWN: self = .shutdown
         case CE_CLOSE_SHUTDOWN_FORCED: self = .shutdownForced
+        case CE_CLOSE_DATAGRAM: self = .datagramAnswered
         default: self = .error
         }
     }

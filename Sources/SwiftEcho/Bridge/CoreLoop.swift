@@ -14,14 +14,17 @@ final class CoreLoop: @unchecked Sendable {
     private let budget: ConnectionBudget
     /// The other loops a hand-off listener deals connections to: they must outlive this one.
     private var handOffTargets: [CoreLoop] = []
+    /// Kept so that the shared policy outlives this loop (released after `ce_loop_destroy`).
+    private let access: CoreAccess?
 
     /// The backend the core actually chose ("epoll" for `auto` on Linux).
     let backendName: String
 
     /// A loop for `configuration`, on `backend` (a concrete name, not "auto"), taking its
-    /// connections from `budget` (shared with the server's other loops), answering with `hook`.
+    /// connections from `budget` (shared with the server's other loops), answering with `hook`,
+    /// under the `access` policy (shared with them too).
     init(configuration settings: Configuration, backend: String, budget: ConnectionBudget, hook: Hook,
-         logger: Logger) throws(CoreError) {
+         access: CoreAccess? = nil, logger: Logger) throws(CoreError) {
         let bridge = Unmanaged.passRetained(CoreLogBridge(logger: logger))
         let hookBridge = HookBridge(hook).map { Unmanaged.passRetained($0) }
         var callbacks = hookBridge.map { $0.takeUnretainedValue().callbacks(context: $0.toOpaque()) } ?? ce_hooks()
@@ -40,6 +43,7 @@ final class CoreLoop: @unchecked Sendable {
         config.log_level = logger.logLevel.coreLevel
         config.log_fn = coreLogTrampoline
         config.log_ctx = bridge.toOpaque()
+        config.access = access?.raw
         var made: OpaquePointer?
         let message = CoreError.capture { err, len in
             made = backend.withCString { name in
@@ -60,6 +64,7 @@ final class CoreLoop: @unchecked Sendable {
         self.budget = budget
         logContext = bridge
         hookContext = hookBridge
+        self.access = access
         backendName = String(cString: ce_loop_backend(made))
         hookBridge?.takeUnretainedValue().loop = self
     }
@@ -86,6 +91,13 @@ final class CoreLoop: @unchecked Sendable {
         let message = CoreError.capture { err, len in ce_loop_set_group(raw, &raws, raws.count, err, len) }
         if let message { throw CoreError(message: message) }
         handOffTargets = loops.filter { $0 !== self }  // not self: that would be a cycle
+    }
+
+    /// Hands a bound UDP socket to the loop, which owns it from then on.
+    func addUDP(_ fd: Int32) throws(CoreError) {
+        if let message = CoreError.capture({ err, len in ce_loop_add_udp(raw, fd, err, len) }) {
+            throw CoreError(message: message)
+        }
     }
 
     /// Serves until stopped and drained.

@@ -1,4 +1,9 @@
 import cecho
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The socket file a Unix listener was bound to, and which file it was, so that it is removed
 /// only while it is still ours: a restart that replaced it keeps its own.
@@ -41,6 +46,25 @@ enum Listeners {
         }
         if let message { throw CoreError(message: message) }
         return (fd, UnixSocketFile(path: path, identity: identity))
+    }
+
+    /// A UDP socket on the address and port TCP listener `fd` is bound to. `EADDRINUSE` when
+    /// that UDP port is taken (`inUse` tells).
+    static func bindUDP(like fd: Int32) throws(UDPBindError) -> Int32 {
+        var udp: Int32 = -1
+        var code: Int32 = 0
+        let message = CoreError.capture { err, len in
+            udp = ce_net_listen_udp_like(fd, err, len)
+            code = errno
+            return udp == -1 ? -1 : 0
+        }
+        if let message { throw UDPBindError(message: message, inUse: code == EADDRINUSE) }
+        return udp
+    }
+
+    struct UDPBindError: Error {
+        let message: String
+        let inUse: Bool
     }
 
     /// Where listener `fd` is bound, or nil when the system cannot say.

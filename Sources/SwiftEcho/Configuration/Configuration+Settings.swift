@@ -41,6 +41,26 @@ extension Configuration {
                 \.maxConnections,
                 help: "Most connections served at once."),
             .single(
+                "max-connections-per-ip", valueName: "count", .integer(in: 0...1_000_000),
+                \.maxConnectionsPerIP,
+                help: "Most TCP connections one client address may hold at once (IPv4-mapped"
+                    + " clients count as their IPv4 address); the next is closed at once. 0 turns"
+                    + " it off."),
+            .repeated(
+                "allow", valueName: "cidr", .addressRange, \.allow,
+                help: "Serve only clients in this range (10.0.0.0/8, fd00::/8, or one address);"
+                    + " repeat for more. Others are closed at accept and their datagrams dropped."
+                    + " Unix-socket clients are not checked."),
+            .single(
+                "udp", valueName: "udp", .boolean, \.udp,
+                help: "Also serve UDP echo on the same addresses and ports, protected against"
+                    + " reflection: no replies to source ports 0, 7, 13, 17, 19, none larger than"
+                    + " their datagram, and at most --udp-rate per source."),
+            .single(
+                "udp-rate", valueName: "per-second", .integer(in: 1...1_000_000), \.udpRate,
+                help: "UDP replies per second to one source address (an IPv6 /64), with a burst"
+                    + " of as many; the rest are dropped."),
+            .single(
                 "output-limit", valueName: "bytes",
                 .size(in: ValueSyntax.kibibyte...ValueSyntax.gibibyte), \.outputLimit,
                 help: "Most bytes queued for one connection that reads slower than it sends."),

@@ -59,6 +59,17 @@ public struct Configuration: Sendable, Equatable {
     /// Where `echo-cli` writes its process ID once it listens (`--pid-file`), for init systems
     /// that want one; nil writes none. The server itself does not read it.
     public var pidFile: String?
+    /// Also serve UDP echo on the same addresses and ports (`--udp`).
+    public var udp: Bool
+    /// UDP replies per second to one source address (an IPv6 /64), with a burst of as many
+    /// (`--udp-rate`), 1...1_000_000.
+    public var udpRate: Int
+    /// The only client addresses served (`--allow`, repeatable): IPv4 or IPv6 ranges such as
+    /// `10.0.0.0/8`, or bare addresses. Empty: every address. Unix-socket clients are not checked.
+    public var allow: [String]
+    /// Most TCP connections one client address may hold at once (`--max-connections-per-ip`),
+    /// 0...1_000_000; zero turns the limit off.
+    public var maxConnectionsPerIP: Int
 
     /// A configuration with the given values; every parameter defaults to the daemon's default.
     public init(
@@ -82,7 +93,11 @@ public struct Configuration: Sendable, Equatable {
         slowHook: Duration = .milliseconds(100),
         logLevel: LogLevel = .info,
         logFormat: LogFormat = .text,
-        pidFile: String? = nil
+        pidFile: String? = nil,
+        udp: Bool = false,
+        udpRate: Int = 1000,
+        allow: [String] = [],
+        maxConnectionsPerIP: Int = 0
     ) {
         self.host = host
         self.port = port
@@ -105,5 +120,9 @@ public struct Configuration: Sendable, Equatable {
         self.logLevel = logLevel
         self.logFormat = logFormat
         self.pidFile = pidFile
+        self.udp = udp
+        self.udpRate = udpRate
+        self.allow = allow
+        self.maxConnectionsPerIP = maxConnectionsPerIP
     }
 }

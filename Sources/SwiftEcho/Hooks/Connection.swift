@@ -44,6 +44,9 @@ public enum CloseReason: Sendable, Hashable, CustomStringConvertible {
     /// The server stopped and the connection had not finished by the deadline (or the stop
     /// was immediate).
     case shutdownForced
+    /// UDP: each datagram is a connection of its own, closed once the hook has answered it
+    /// (a deferred reply is still sent when it comes).
+    case datagramAnswered
 
     public var description: String {
         switch self {
@@ -59,6 +62,7 @@ public enum CloseReason: Sendable, Hashable, CustomStringConvertible {
         case .closedByHook: "closed by hook"
         case .shutdown: "shutdown"
         case .shutdownForced: "shutdown deadline"
+        case .datagramAnswered: "datagram answered"
         }
     }
 }

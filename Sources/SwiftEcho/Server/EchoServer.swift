@@ -45,6 +45,7 @@ public final class EchoServer: Sendable {
         var phase = Phase.idle
         var pendingStop: Bool?  // a stop (graceful?) asked for before the loops existed
         var addresses: [ListeningAddress] = []
+        var udpAddresses: [ListeningAddress] = []
         var backend: String?
         var loopsRunning = 0
         var finalStats = ServerStats()
@@ -138,6 +139,11 @@ public final class EchoServer: Sendable {
         state.withLock { $0.addresses }
     }
 
+    /// Where the server answers UDP (with `udp` on): the same addresses and ports as TCP.
+    public var udpAddresses: [ListeningAddress] {
+        state.withLock { $0.udpAddresses }
+    }
+
     /// The backend in use ("epoll" when `auto` chose it); nil before `start`.
     public var backend: String? {
         state.withLock { $0.backend }
@@ -169,7 +175,8 @@ public final class EchoServer: Sendable {
             let (group, listeners) = try makeLoops()
             state.withLock { state in
                 state.phase = .running(group)
-                state.addresses = listeners.listeners.map(\.address)
+                state.addresses = listeners.listeners.filter { $0.kind != .udp }.map(\.address)
+                state.udpAddresses = listeners.listeners.filter { $0.kind == .udp }.map(\.address)
                 state.socketFiles = listeners.socketFiles
                 state.backend = group.backendName
                 state.loopsRunning = group.loops.count
@@ -201,19 +208,26 @@ public final class EchoServer: Sendable {
             throw .loopFailed("malloc(connection budget): out of memory")
         }
         var loops: [CoreLoop] = []
-        for _ in 0..<count {
-            do {
+        do {
+            // One policy for the process: per-address counts and UDP rates hold across loops.
+            let access = try CoreAccess(configuration: configuration, maxConnections: maxConnections)
+            for _ in 0..<count {
                 loops.append(try CoreLoop(configuration: configuration, backend: coreBackend,
-                                          budget: budget, hook: hook, logger: logger))
-            } catch {
-                throw .loopFailed(error.message)
+                                          budget: budget, hook: hook, access: access, logger: logger))
             }
+        } catch {
+            throw .loopFailed(error.message)
         }
         let group = LoopGroup(loops: loops, budget: budget)
         let listeners = try bindListeners(for: group)
-        for listener in listeners.listeners {
+        // Stream listeners first: the first line names a TCP address, which scripts and tests read.
+        for listener in listeners.listeners where listener.kind != .udp {
             logger.info("listening on \(listener.address), backend \(group.backendName)",
                         metadata: ["backend": "\(group.backendName)", "threads": "\(count)"])
+        }
+        for listener in listeners.listeners where listener.kind == .udp {
+            logger.info("listening on \(listener.address) (udp), backend \(group.backendName)",
+                        metadata: ["backend": "\(group.backendName)", "transport": "udp"])
         }
         return (group, listeners)
     }
@@ -221,8 +235,10 @@ public final class EchoServer: Sendable {
     /// Binds the listeners and gives them to the loops. Where the kernel balances a shared
     /// port (SO_REUSEPORT on Linux), every loop gets a TCP listener of its own on each address;
     /// otherwise, and for Unix sockets, the first loop takes the listener and hands each
-    /// connection to the loops in turn. The set returned is the first loop's: one entry per
-    /// address, as logged.
+    /// connection to the loops in turn. UDP sockets are the first loop's alone: datagrams are
+    /// cheap to answer, the kernel would hash one source to one loop anyway, and a shared port
+    /// would let any other process of the same user join it. The set returned is the first
+    /// loop's: one entry per address, as logged.
     private func bindListeners(for group: LoopGroup) throws(EchoServerError) -> ListenerSet {
         let loops = group.loops
         // Inherited sockets are one per address, whatever the loops: the first one hands out.
@@ -233,10 +249,15 @@ public final class EchoServer: Sendable {
             : try ListenerSet.adopt(inheritedSockets)
         var handsOff = false
         for (index, listener) in listeners.listeners.enumerated() {
-            let handOff = loops.count > 1 && !(sharedPort && listener.kind == .tcp)
+            let handOff = loops.count > 1 && !(sharedPort && listener.kind == .tcp) && listener.kind != .udp
             handsOff = handsOff || handOff
             do {
-                try loops[0].addListener(listener.fd, handOff: handOff)  // the loop owns it now, even on failure
+                // the loop owns it now, even on failure
+                if listener.kind == .udp {
+                    try loops[0].addUDP(listener.fd)
+                } else {
+                    try loops[0].addListener(listener.fd, handOff: handOff)
+                }
             } catch {
                 listeners.listeners[(index + 1)...].forEach { _ = close($0.fd) }
                 listeners.removeSocketFiles()

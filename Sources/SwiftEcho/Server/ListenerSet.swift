@@ -10,6 +10,8 @@ struct BoundListener: Sendable {
     enum Kind: Sendable {
         case tcp
         case unix
+        /// A UDP socket beside a TCP listener, on its address and port (`--udp`).
+        case udp
     }
 
     let fd: Int32
@@ -54,11 +56,11 @@ struct ListenerSet: Sendable {
                                sharedPort: Bool) throws(CoreError) {
         switch address {
         case .tcp(let host, let port):
-            let fds = try Listeners.bindTCP(host: host, port: port, backlog: configuration.backlog,
-                                            sharedPort: sharedPort)
-            for fd in fds {
+            let (fds, udp) = try bindTCPAndUDP(host: host, port: port, configuration: configuration,
+                                               sharedPort: sharedPort)
+            for (fd, kind) in fds.map({ ($0, BoundListener.Kind.tcp) }) + udp.map({ ($0, .udp) }) {
                 let bound = Listeners.address(of: fd) ?? address
-                listeners.append(BoundListener(fd: fd, kind: .tcp, address: bound, socketFile: nil))
+                listeners.append(BoundListener(fd: fd, kind: kind, address: bound, socketFile: nil))
             }
             // Every address a name resolves to got the first one's port.
             if sharedPort, let first = fds.first {
@@ -68,6 +70,31 @@ struct ListenerSet: Sendable {
             let (fd, file) = try Listeners.bindUnix(path: path, mode: configuration.unixMode,
                                                     backlog: configuration.backlog)
             listeners.append(BoundListener(fd: fd, kind: .unix, address: address, socketFile: file))
+        }
+    }
+
+    /// The TCP listeners on every address `host` names and, with `--udp`, a UDP socket on each
+    /// one's address and port. With port 0 the UDP port is the one TCP got, which another
+    /// program may hold for UDP: then both are bound again on a new port, a few times, as "any
+    /// free port" promises. With a port given, a UDP port in use fails like a TCP one.
+    private func bindTCPAndUDP(host: String, port: Int, configuration: Configuration, sharedPort: Bool)
+        throws(CoreError) -> (tcp: [Int32], udp: [Int32])
+    {
+        var attemptsLeft = configuration.udp && port == 0 ? 8 : 1
+        while true {
+            attemptsLeft -= 1
+            let tcp = try Listeners.bindTCP(host: host, port: port, backlog: configuration.backlog,
+                                            sharedPort: sharedPort)
+            guard configuration.udp else { return (tcp, []) }
+            var udp: [Int32] = []
+            do throws(Listeners.UDPBindError) {
+                for fd in tcp { udp.append(try Listeners.bindUDP(like: fd)) }
+                return (tcp, udp)
+            } catch {
+                (tcp + udp).forEach { _ = close($0) }
+                if error.inUse && attemptsLeft > 0 { continue }
+                throw CoreError(message: error.message)
+            }
         }
     }
 

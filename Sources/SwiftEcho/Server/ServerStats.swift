@@ -42,6 +42,26 @@ public struct ServerStats: Sendable, Equatable {
     public var slowHooks: UInt64 = 0
     /// Deferred replies dropped because their connection had closed.
     public var lateReplies: UInt64 = 0
+    /// Connections closed at accept because their address is outside `--allow`.
+    public var refusedNotAllowed: UInt64 = 0
+    /// Connections closed at accept because their address held `--max-connections-per-ip`.
+    public var refusedPerIP: UInt64 = 0
+    /// UDP datagrams received.
+    public var udpIn: UInt64 = 0
+    /// UDP replies sent.
+    public var udpOut: UInt64 = 0
+    /// Datagrams dropped because their source is outside `--allow`.
+    public var udpNotAllowed: UInt64 = 0
+    /// Datagrams dropped because their source port was 0, 7, 13, 17 or 19 (a reflector).
+    public var udpBadPort: UInt64 = 0
+    /// Datagrams dropped because their source had used up `--udp-rate`.
+    public var udpRateLimited: UInt64 = 0
+    /// UDP replies dropped because they were larger than their datagram (amplification).
+    public var udpTooLarge: UInt64 = 0
+    /// UDP replies dropped because the socket would not take them now (no backpressure on UDP).
+    public var udpSendDropped: UInt64 = 0
+    /// Deferred UDP replies refused because too many datagrams were awaiting one.
+    public var udpDeferredRefused: UInt64 = 0
 
     public init() {}
 
@@ -68,10 +88,27 @@ public struct ServerStats: Sendable, Equatable {
         hookErrors = s.hook_errors
         slowHooks = s.slow_hooks
         lateReplies = s.late_replies
+        refusedNotAllowed = s.refused_not_allowed
+        refusedPerIP = s.refused_per_ip
+        udpIn = s.udp_in
+        udpOut = s.udp_out
+        udpNotAllowed = s.udp_not_allowed
+        udpBadPort = s.udp_bad_port
+        udpRateLimited = s.udp_rate_limited
+        udpTooLarge = s.udp_too_large
+        udpSendDropped = s.udp_send_dropped
+        udpDeferredRefused = s.udp_deferred_refused
     }
 
     /// All connections refused at accept, whatever the reason.
-    public var refused: UInt64 { refusedMaxConnections + refusedFDSetSize + refusedNoDescriptors }
+    public var refused: UInt64 {
+        refusedMaxConnections + refusedFDSetSize + refusedNoDescriptors + refusedNotAllowed + refusedPerIP
+    }
+
+    /// All datagrams dropped unanswered by the protections, whatever the reason.
+    public var udpDropped: UInt64 {
+        udpNotAllowed + udpBadPort + udpRateLimited + udpTooLarge + udpSendDropped + udpDeferredRefused
+    }
 
     /// The counters as log metadata, one `key=value` each; the names are stable.
     public var metadata: Logger.Metadata {
@@ -98,6 +135,16 @@ public struct ServerStats: Sendable, Equatable {
             "hooks.errors": "\(hookErrors)",
             "hooks.slow": "\(slowHooks)",
             "replies.late": "\(lateReplies)",
+            "refused.not_allowed": "\(refusedNotAllowed)",
+            "refused.per_ip": "\(refusedPerIP)",
+            "udp.in": "\(udpIn)",
+            "udp.out": "\(udpOut)",
+            "udp.dropped.not_allowed": "\(udpNotAllowed)",
+            "udp.dropped.port": "\(udpBadPort)",
+            "udp.dropped.rate": "\(udpRateLimited)",
+            "udp.dropped.too_large": "\(udpTooLarge)",
+            "udp.dropped.send": "\(udpSendDropped)",
+            "udp.dropped.deferred": "\(udpDeferredRefused)",
         ]
     }
 }

@@ -9,7 +9,8 @@
  * Threads: a loop runs on one thread, and calls its hooks there. A server with several loops
  * runs each on its own thread, sharing one ce_budget. Only ce_loop_stop(),
  * ce_loop_post_reply(), ce_loop_post_connection() and ce_loop_stats() may be called from other
- * threads (ce_loop_stop() also from a signal handler).
+ * threads (ce_loop_stop() also from a signal handler). The loops also share one ce_access,
+ * which locks.
  */
 #ifndef CECHO_H
 #define CECHO_H
@@ -117,6 +118,10 @@ int ce_net_listen_tcp(const char *host, uint16_t port, int backlog, int flags, i
 /* 1 where CE_LISTEN_SHARED_PORT exists and the kernel balances connections over the
  * listeners (Linux, FreeBSD); 0 where one loop must accept and hand connections out. */
 int ce_net_shared_port_balances(void);
+/* A non-blocking, close-on-exec UDP socket bound to the address and port socket `fd` (an
+ * IPv4 or IPv6 listener) is bound to, with the same IPV6_V6ONLY; no SO_REUSEADDR, so a port
+ * another process serves is refused (EADDRINUSE). Returns the descriptor, or -1 (err filled). */
+int ce_net_listen_udp_like(int fd, char *err, size_t errlen);
 /* Format the local address of socket `fd` as "127.0.0.1:port" or "[::1]:port". */
 int ce_net_local_endpoint(int fd, char *out, size_t outlen);
 /* The local port of socket `fd`, or -1. */
@@ -215,6 +220,16 @@ typedef struct ce_stats {
     uint64_t hook_errors;             /* connections closed because their hook failed */
     uint64_t slow_hooks;              /* hook calls that took longer than slow_hook_ms */
     uint64_t late_replies;            /* deferred replies dropped: their connection was gone */
+    uint64_t refused_not_allowed;     /* closed at accept: address outside the allow list */
+    uint64_t refused_per_ip;          /* closed at accept: the address held max_per_ip already */
+    uint64_t udp_in;                  /* datagrams received */
+    uint64_t udp_out;                 /* datagrams sent */
+    uint64_t udp_not_allowed;         /* dropped: source outside the allow list */
+    uint64_t udp_bad_port;            /* dropped: source port 0, 7, 13, 17 or 19 (reflection) */
+    uint64_t udp_rate_limited;        /* dropped: the source's token bucket was empty */
+    uint64_t udp_too_large;           /* replies dropped: larger than their datagram */
+    uint64_t udp_send_dropped;        /* replies dropped: the socket would block, or failed */
+    uint64_t udp_deferred_refused;    /* deferrals refused: the pending table was full */
 } ce_stats;
 
 /* ---------------------------------------------------------------------------------------- */
@@ -234,6 +249,7 @@ typedef enum ce_close_reason {
     CE_CLOSE_BY_HOOK,           /* the hook asked to close */
     CE_CLOSE_SHUTDOWN,          /* graceful stop: everything was sent */
     CE_CLOSE_SHUTDOWN_FORCED,   /* still open at the shutdown deadline, or an immediate stop */
+    CE_CLOSE_DATAGRAM,          /* UDP: the datagram's exchange is over (see "Datagrams") */
 } ce_close_reason;
 
 /* A short lower-case name for `reason` ("peer closed", "reply too large", ...). */
@@ -299,6 +315,54 @@ ce_reply *ce_reply_create(size_t max_reply);
 const char *ce_reply_take(ce_reply *reply, size_t *len);
 void ce_reply_destroy(ce_reply *reply);
 
+/* Datagrams (UDP). Each datagram is one message, unframed, answered with at most one datagram
+ * to its sender. For a hook it is a connection of its own, over at once: `opened` (fd = the
+ * UDP socket, a fresh id), `message`, then `closed` with CE_CLOSE_DATAGRAM, all in one go.
+ * _CLOSE acts as _DECLINE and _REPLY_AND_CLOSE as _REPLY. A reply over the datagram's length
+ * is dropped and counted (amplification). CE_ACTION_DEFER keeps the sender in a small table
+ * (CE_UDP_PENDING per loop); ce_loop_post_reply(loop, fd, id, ...) sends the reply when it
+ * comes, checked the same way. When the table is full the deferral is refused and counted, its
+ * later reply counted as late; an entry waits at most CE_UDP_PENDING_MS. */
+#define CE_UDP_PENDING 64
+#define CE_UDP_PENDING_MS 30000
+
+/* ---------------------------------------------------------------------------------------- */
+/* Access policy: who may connect, shared by every loop of a process                         */
+
+/* An IPv4 or IPv6 address range. IPv4-mapped IPv6 ranges (::ffff:a.b.c.d/96+) are kept as
+ * IPv4, so they match IPv4 clients however they arrive. */
+typedef struct ce_cidr {
+    int family;       /* 4 or 6 */
+    unsigned prefix;  /* leading bits that must match: 0..32 or 0..128 */
+    uint8_t addr[16]; /* network byte order; IPv4 in the first 4 bytes */
+} ce_cidr;
+
+/* Parse "10.0.0.0/8", "fd00::/8" or a bare address (/32, /128). Refuses a bad address, a
+ * prefix out of range and bits set past the prefix. Returns 0, or -1 with errno EINVAL. */
+int ce_cidr_parse(const char *text, ce_cidr *out);
+
+/* The process-wide policy: the allow list, connections per client address and the UDP reply
+ * rate per source. Thread-safe; the loops only borrow it, so it must outlive them. */
+typedef struct ce_access ce_access;
+
+typedef struct ce_access_config {
+    const ce_cidr *allow;     /* ranges TCP and UDP clients may come from (copied); */
+    size_t nallow;            /* none: every address. Unix-socket clients are never checked */
+    uint32_t max_per_ip;      /* TCP connections one address may hold; 0 = no limit */
+    uint32_t max_connections; /* connections of all loops together: sizes the per-address table */
+    uint32_t udp_rate;        /* UDP replies per second per source (burst = rate); 0 = no UDP */
+} ce_access_config;
+
+/* Sources the UDP rate table tracks at once, in fixed memory. A new source replaces the one
+ * idle longest in its hash set, if that one was idle a second (its bucket was full again,
+ * so nothing is forgotten); else it shares one overflow bucket of the same rate with every
+ * other source that found no place. IPv6 sources are tracked per /64. */
+#define CE_UDP_RATE_SOURCES 4096
+
+/* NULL with `err` filled when memory runs out. */
+ce_access *ce_access_create(const ce_access_config *config, char *err, size_t errlen);
+void ce_access_destroy(ce_access *access);
+
 /* ---------------------------------------------------------------------------------------- */
 /* The event loop                                                                           */
 
@@ -322,6 +386,7 @@ typedef struct ce_loop_config {
     ce_log_level log_level;       /* events below it are not even formatted */
     ce_log_fn log_fn;             /* may be NULL */
     void *log_ctx;
+    ce_access *access;            /* shared policy, or NULL for none; must outlive the loop */
 } ce_loop_config;
 
 /* Create a loop (poller, wakeup descriptor). NULL on failure, with `err` filled. */
@@ -339,6 +404,9 @@ int ce_loop_set_group(ce_loop *loop, ce_loop *const *group, size_t count, char *
  * the loop, from any thread. The loop owns it from now on: it admits it under its own limits,
  * or closes it if it is stopping. Returns 0, or -1 with errno ENOMEM (fd then closed). */
 int ce_loop_post_connection(ce_loop *loop, int fd, const void *peer, size_t peer_len);
+/* Hand a bound UDP socket to the loop, which owns it from now on (even on failure) and
+ * answers its datagrams. Needs config.access with a udp_rate (amplification protection). */
+int ce_loop_add_udp(ce_loop *loop, int fd, char *err, size_t errlen);
 /* Run until stopped and drained. Returns 0, or -1 when the poller fails (err filled). */
 int ce_loop_run(ce_loop *loop, char *err, size_t errlen);
 /* Ask the loop to stop: graceful (close listeners, flush what was read, close each
