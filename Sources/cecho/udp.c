@@ -104,14 +104,16 @@ static void drop(ce_loop *l, _Atomic uint64_t *counter, ce_ratelimit *limiter, c
 
 /* Send one reply datagram; what the socket will not take now is dropped, never queued. */
 static void send_reply(ce_loop *l, int fd, const ce_sockaddr *peer, socklen_t peer_len, const char *p, size_t n) {
+    /* Count first: once the peer has the reply, the counters must already say so. */
+    CE_COUNT(l, udp_out, 1);
+    CE_COUNT(l, bytes_out, n);
     ssize_t w;
     do w = sendto(fd, p, n, CE_SEND_FLAGS, &peer->sa, peer_len); while (w == -1 && errno == EINTR);
     if (w == -1) {
+        CE_UNCOUNT(l, udp_out, 1);
+        CE_UNCOUNT(l, bytes_out, n);
         drop(l, &l->counters.udp_send_dropped, &l->udp_log, CE_LOG_DEBUG, peer, strerror(errno));
-        return;
     }
-    CE_COUNT(l, udp_out, 1);
-    CE_COUNT(l, bytes_out, w);
 }
 
 /* Keep a deferred datagram's sender until its reply comes. 0, or -1 when the table is full

@@ -74,6 +74,9 @@ struct SettingExample: Sendable, CustomTestStringConvertible {
         SettingExample(name: "log-level", text: "debug", expected: Configuration(logLevel: .debug)),
         SettingExample(name: "log-format", text: "json", expected: Configuration(logFormat: .json)),
         SettingExample(name: "pid-file", text: "/run/echo.pid", expected: Configuration(pidFile: "/run/echo.pid")),
+        SettingExample(name: "udp-rate", text: "50", expected: Configuration(udpRate: 50)),
+        SettingExample(name: "allow", text: "10.0.0.0/8", expected: Configuration(allow: ["10.0.0.0/8"])),
+        SettingExample(name: "max-connections-per-ip", text: "3", expected: Configuration(maxConnectionsPerIP: 3)),
     ]
 }
 

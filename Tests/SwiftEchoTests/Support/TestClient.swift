@@ -13,8 +13,10 @@ final class TestClient: @unchecked Sendable {
     let fd: Int32
     var timeout: Double
 
-    /// Connects to `host:port` (IPv4 or IPv6 literal), within `timeout` seconds.
-    init(host: String = "127.0.0.1", port: Int, timeout: Double = 5, receiveBuffer: Int? = nil) throws {
+    /// Connects to `host:port` (IPv4 or IPv6 literal), within `timeout` seconds, from address
+    /// `source` when given (127.0.0.2 is a second client address on loopback).
+    init(host: String = "127.0.0.1", port: Int, timeout: Double = 5, receiveBuffer: Int? = nil,
+         source: String? = nil) throws {
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV
@@ -29,6 +31,22 @@ final class TestClient: @unchecked Sendable {
         if let receiveBuffer { setOption(SOL_SOCKET, SO_RCVBUF, Int32(receiveBuffer)) }
         setOption(Int32(IPPROTO_TCP), TCP_NODELAY, 1)
         setTimeouts(timeout)
+        if let source {
+            var hints = addrinfo()
+            hints.ai_flags = AI_NUMERICHOST
+            hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+            var local: UnsafeMutablePointer<addrinfo>?
+            guard getaddrinfo(source, "0", &hints, &local) == 0, let address = local else {
+                Glibc.close(fd)
+                throw TestClientError("getaddrinfo(\(source)) failed")
+            }
+            defer { freeaddrinfo(local) }
+            guard bind(fd, address.pointee.ai_addr, address.pointee.ai_addrlen) == 0 else {
+                let reason = String(cString: strerror(errno))
+                Glibc.close(fd)
+                throw TestClientError("bind(\(source)): \(reason)")
+            }
+        }
         guard connect(fd, ai.pointee.ai_addr, ai.pointee.ai_addrlen) == 0 else {
             let reason = String(cString: strerror(errno))
             Glibc.close(fd)

@@ -1,0 +1,182 @@
+import Foundation
+import Glibc
+import Testing
+@testable import SwiftEcho
+
+/// UDP echo (RFC 862) and its protection against reflection and amplification, end to end:
+/// the daemon on loopback, real datagrams, the counters of the `stats` line.
+@Suite struct UDPTests {
+    @Test func echoesDatagramsOfEverySizeOnTheTCPPort() throws {
+        let daemon = try Daemon.serving(["--udp"])
+        #expect(daemon.waitForOutput(containing: "listening on 127.0.0.1:\(daemon.port) (udp), backend", timeout: 5))
+        let client = try UDPClient(port: daemon.port)
+        let sizes = [0, 1, 512, 1472, 9000, 65507]
+        for (seed, size) in sizes.enumerated() {
+            let payload = Payload.random(count: size, seed: UInt64(seed))
+            #expect(try client.roundTrip(payload) == payload, "a datagram of \(size) bytes")
+        }
+        let tcp = try TestClient(port: daemon.port)
+        #expect(try tcp.roundTrip([1, 2, 3]), "TCP still serves the same port")
+        tcp.close()
+        let stats = try daemon.stats()
+        #expect(stats["udp.in"] == UInt64(sizes.count) && stats["udp.out"] == UInt64(sizes.count))
+        #expect(stats["bytes.in"] == UInt64(sizes.reduce(0, +) + 3))
+        daemon.expectDescriptorsAtBaseline()
+    }
+
+    @Test func withoutTheFlagThereIsNoUDP() throws {
+        let daemon = try Daemon.serving([])
+        #expect(!daemon.stderr.contains("(udp)"))
+        let client = try UDPClient(port: daemon.port)
+        #expect(try client.roundTrip([1, 2, 3], timeout: 0.3) == nil)
+    }
+
+    /// A hook sees each datagram as one message, whatever the framing; no terminator is added.
+    @Test func aHookAnswersEachDatagramAsOneMessage() throws {
+        let daemon = try Daemon.serving(["--udp", "--framing", "line", "--hook", "upper"])
+        let client = try UDPClient(port: daemon.port)
+        #expect(try client.roundTrip(Array("abc\ndef".utf8)) == Array("ABC\nDEF".utf8))
+        #expect(try client.roundTrip(Array("no newline".utf8)) == Array("NO NEWLINE".utf8))
+        let large = [UInt8](repeating: UInt8(ascii: "q"), count: 65507)
+        #expect(try client.roundTrip(large) == [UInt8](repeating: UInt8(ascii: "Q"), count: 65507))
+    }
+
+    /// Amplification: a reply larger than its datagram is never sent, only counted.
+    @Test func aReplyLargerThanItsDatagramIsDroppedAndCounted() throws {
+        let daemon = try Daemon.serving(["--udp", "--hook", "prefix:>> "])
+        let client = try UDPClient(port: daemon.port)
+        #expect(try client.roundTrip(Array("hello".utf8), timeout: 0.5) == nil)
+        #expect(try daemon.stats()["udp.dropped.too_large"] == 1)
+        #expect(daemon.waitForOutput(containing: "dropped datagram: reply larger than its datagram", timeout: 5))
+        let tcp = try TestClient(port: daemon.port)  // TCP has no such rule
+        try tcp.send(Array("hello".utf8))
+        #expect(try tcp.receive(exactly: 8) == Array(">> hello".utf8))
+    }
+
+    /// Ping-pong with another echo service: port 7 (or 13, 17, 19, 0) never gets a reply.
+    @Test(.enabled(if: UDPClient.canBind(port: 7), "binding source port 7 needs root (or CAP_NET_BIND_SERVICE)"))
+    func aReflectorSourcePortGetsNoReply() throws {
+        let daemon = try Daemon.serving(["--udp"])
+        let reflector = try UDPClient(port: daemon.port, source: "127.0.0.1", sourcePort: 7)
+        #expect(try reflector.roundTrip([1, 2, 3], timeout: 0.5) == nil)
+        let ordinary = try UDPClient(port: daemon.port)
+        #expect(try ordinary.roundTrip([4, 5, 6]) == [4, 5, 6])
+        let stats = try daemon.stats()
+        #expect(stats["udp.dropped.port"] == 1 && stats["udp.in"] == 2 && stats["udp.out"] == 1)
+        #expect(daemon.stderr.contains("dropped datagram: source port of a reflecting service"))
+    }
+
+    /// A burst of three times the rate from one address gets about the rate in replies (the
+    /// bucket's burst, plus what refilled while the burst was sent); another address is not
+    /// affected.
+    @Test func repliesAreRateLimitedPerSourceAddress() throws {
+        let rate = 50
+        let daemon = try Daemon.serving(["--udp", "--udp-rate", "\(rate)"])
+        let client = try UDPClient(port: daemon.port)
+        let started = monotonicSeconds()
+        for i in 0..<(3 * rate) { try client.send([UInt8(i & 0xff)]) }
+        let sending = monotonicSeconds() - started
+        let replies = client.countReplies(quiet: 0.5 * Sanitizer.slowdown)
+        // Refill while sending is bounded by the time the sends took (the server may read later,
+        // but each datagram it reads is charged at its own time: allow a second's refill).
+        #expect(replies >= rate && replies <= rate + Int(Double(rate) * (sending + 1)),
+                "\(replies) replies to \(3 * rate) datagrams in \(sending) s")
+        let other = try UDPClient(port: daemon.port, source: "127.0.0.2")
+        #expect(try other.roundTrip([9]) == [9], "another address has a bucket of its own")
+        let stats = try daemon.stats()
+        #expect(stats["udp.dropped.rate"] == stats["udp.in"]! - UInt64(replies) - 1)
+        #expect(stats["udp.dropped.rate"]! >= UInt64(rate) / 2)
+        let lines = daemon.stderr.components(separatedBy: "over the reply rate").count - 1
+        #expect(lines >= 1 && lines <= 3, "rate-limited log, not one line per drop: \(lines)")
+    }
+
+    /// A hook with a handler per datagram: opened, message, closed, and a reply deferred to a
+    /// task still goes out. In process, so the handler's calls can be watched.
+    @Test func aDeferredReplyIsSentAndEachDatagramIsAConnection() throws {
+        let events = Locked<[String]>([])
+        let server = try startServer(.handler { _ in LaterHandler(events: events) }) { configuration in
+            configuration.udp = true
+        }
+        defer { try? server.stopAndWait() }
+        #expect(server.udpAddresses.map { $0.port } == [server.port])
+        let client = try UDPClient(port: server.port)
+        #expect(try client.roundTrip(Array("now".utf8)) == Array("NOW".utf8))
+        #expect(try client.roundTrip(Array("later".utf8)) == Array("later".utf8))
+        #expect(try client.roundTrip(Array("later, longer than it".utf8), timeout: 0.5) == nil,
+                "a deferred reply larger than its datagram is dropped too")
+        #expect(waitUntil(timeout: 2) { server.stats.udpTooLarge == 1 })
+        #expect(waitUntil(timeout: 2) { events.withLock { $0.count } == 9 })
+        #expect(events.withLock { $0 } == Array(repeating: ["opened", "message", "closed: datagram answered"], count: 3).flatMap { $0 })
+    }
+
+    @Test func theUDPFlagFromEverySource() throws {
+        #expect(try configuration(["--udp"]).udp)
+        #expect(try configuration([]).udp == false)
+        #expect(try configuration([], environment: ["ECHO_UDP": "true"]).udp)
+        #expect(try configuration(["--config", "x.json"], files: ["x.json": #"{"udp": true}"#]).udp)
+        #expect(try configuration(["--config", "x.json"], files: ["x.json": #"{"udp": false}"#]).udp == false)
+    }
+
+    @Test(arguments: [
+        (["--udp-rate", "0"], "'--udp-rate'", "0"),
+        (["--udp-rate", "1000001"], "'--udp-rate'", "1000001"),
+        (["--udp=yes"], "'--udp'", "does not take a value"),
+    ])
+    func badUDPValuesExitWithUsage(arguments: [String], setting: String, mention: String) throws {
+        let run = try Daemon.run(arguments)
+        #expect(run.termination == .exited(64))
+        let first = run.stderr.split(separator: "\n").first ?? ""
+        #expect(first.hasPrefix("Error: ") && first.contains(setting) && first.contains(mention), "\(run.stderr)")
+    }
+
+    @Test func aBadUDPEnvironmentValueExitsWithUsage() throws {
+        let run = try Daemon.run([], environment: ["ECHO_UDP": "maybe"])
+        #expect(run.termination == .exited(64))
+        #expect(run.stderr.contains("ECHO_UDP") && run.stderr.contains("true or false"))
+    }
+
+    /// With a port given, a UDP port another program holds is an error like a TCP one.
+    @Test func aUDPPortInUseExitsUnavailable() throws {
+        let held = try UDPClient(port: 9, source: "127.0.0.1", sourcePort: 0)
+        let port = localPort(held.fd)
+        let run = try Daemon.run(["--udp", "--port", "\(port)"])
+        #expect(run.termination == .exited(69))
+        #expect(run.stderr.contains("127.0.0.1:\(port) (udp)") && run.stderr.contains("Address already in use"),
+                "\(run.stderr)")
+        #expect(!run.stderr.contains("listening on"))
+    }
+}
+
+/// Replies in upper case at once, or later (from a task) for messages starting "later".
+private final class LaterHandler: ConnectionHandler {
+    let events: Locked<[String]>
+    init(events: Locked<[String]>) { self.events = events }
+    func connectionOpened(_ connection: Connection) { events.withLock { $0.append("opened") } }
+    func messageReceived(_ message: borrowing Message, reply: inout Reply) {
+        events.withLock { $0.append("message") }
+        let text = message.text
+        guard text.hasPrefix("later") else { return reply.write(text.uppercased()) }
+        let later = reply.replyLater()
+        // A thread of its own: the tests block the cooperative pool's few threads.
+        Thread.detachNewThread { later.send(text == "later" ? "later" : text + "!") }
+    }
+    func connectionClosed(_ connection: Connection, reason: CloseReason) {
+        events.withLock { $0.append("closed: \(reason)") }
+    }
+}
+
+extension UDPClient {
+    /// Whether this process may bind a UDP socket to `port` on loopback.
+    static func canBind(port: Int) -> Bool {
+        (try? UDPClient(port: 9, source: "127.0.0.1", sourcePort: port)) != nil
+    }
+}
+
+private func localPort(_ fd: Int32) -> Int {
+    var address = sockaddr_in()
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+    }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
