@@ -81,6 +81,32 @@ import Testing
         #expect(try daemon.stats()["refused.per_ip"] == 1)
     }
 
+    /// Two loops, connections dealt to them in turn: the per-address count is the process's,
+    /// not each loop's, and UDP (served by the first loop) works beside them.
+    @Test func thePerAddressLimitHoldsAcrossLoops() throws {
+        var configuration = Configuration(port: 0, threads: 2)
+        configuration.maxConnectionsPerIP = 4
+        configuration.udp = true
+        let server = EchoServer(configuration: configuration, hook: nil, logger: quietLogger,
+                                handsOffConnections: true)  // strictly in turn: both loops certainly serve
+        try server.start()
+        defer { try? server.stopAndWait() }
+        let served = try (0..<4).map { _ in try TestClient(port: server.port) }
+        for client in served { #expect(try client.roundTrip([1])) }
+        #expect(server.statsPerLoop.map(\.accepted) == [2, 2])
+        let fifth = try TestClient(port: server.port)
+        #expect(fifth.outcome(within: 2) == .closed)
+        #expect(server.stats.refusedPerIP == 1)
+        let udp = try UDPClient(port: server.port)
+        #expect(try udp.roundTrip([7]) == [7])
+        #expect(server.statsPerLoop.map(\.udpOut) == [1, 0])
+        served[3].close()  // closed on the second loop, released for both
+        #expect(waitUntil(timeout: 2) { server.stats.active == 3 })
+        let next = try TestClient(port: server.port)
+        #expect(try next.roundTrip([2]))
+        (served + [fifth, next]).forEach { $0.close() }
+    }
+
     @Test(arguments: [
         (["--allow", "10.0.0.0/33"], "10.0.0.0/33"),
         (["--allow", "10.0.0.1/8"], "10.0.0.1/8"),
