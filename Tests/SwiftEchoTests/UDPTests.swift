@@ -102,6 +102,26 @@ import Testing
         #expect(try daemon.stats()["udp.dropped.rate"] == 2)
     }
 
+    /// Socket activation (`ListenDatagram=`): a passed UDP socket is served beside a passed
+    /// TCP listener, under the same protections as --udp (here: the reply rate).
+    @Test func aPassedUDPSocketIsServedWithTheSameProtections() throws {
+        let tcp = try HeldPort()
+        let udp = try UDPClient(port: 9, source: "127.0.0.1")
+        let port = localPort(udp.fd)
+        let daemon = try Daemon(["--udp-rate", "1"], environment: ["LISTEN_FDS": "2"],
+                                shellPrefix: "export LISTEN_PID=$$", passing: [tcp.fd, udp.fd])
+        #expect(daemon.waitForOutput(containing: "listening on 127.0.0.1:\(port) (udp)", timeout: 10), "\(daemon.stderr)")
+        let client = try UDPClient(port: port)
+        #expect(try client.roundTrip([1, 2]) == [1, 2])
+        #expect(try client.roundTrip([3], timeout: 0.3) == nil, "one reply a second")
+        let stream = try TestClient(port: tcp.port)
+        #expect(try stream.roundTrip([4]))
+        stream.close()
+        daemon.send(signal: SIGTERM)
+        #expect(daemon.waitForExit(timeout: 5) == .exited(0))
+        #expect(daemon.stderr.contains("udp.dropped.rate=1"))
+    }
+
     /// A hook with a handler per datagram: opened, message, closed, and a reply deferred to a
     /// task still goes out. In process, so the handler's calls can be watched.
     @Test func aDeferredReplyIsSentAndEachDatagramIsAConnection() throws {

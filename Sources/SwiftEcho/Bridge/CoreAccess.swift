@@ -7,18 +7,20 @@ final class CoreAccess: @unchecked Sendable {
     let raw: OpaquePointer
 
     /// The policy `configuration` asks for, or nil when it asks for none. `maxConnections` is
-    /// the connections of all loops together (it sizes the per-address table).
-    init?(configuration: Configuration, maxConnections: Int) throws(CoreError) {
+    /// the connections of all loops together (it sizes the per-address table). `servesUDP`:
+    /// UDP sockets will be served (`--udp`, or passed by a service manager), so replies need
+    /// their rate table.
+    init?(configuration: Configuration, maxConnections: Int, servesUDP: Bool) throws(CoreError) {
         let ranges = configuration.allow.compactMap(AddressRange.parse)
         guard ranges.count == configuration.allow.count else {
             throw CoreError(message: "invalid --allow range")  // validated before: cannot happen
         }
-        guard !ranges.isEmpty || configuration.maxConnectionsPerIP > 0 || configuration.udp else { return nil }
+        guard !ranges.isEmpty || configuration.maxConnectionsPerIP > 0 || servesUDP else { return nil }
         var config = ce_access_config()
         config.nallow = ranges.count
         config.max_per_ip = UInt32(clamping: configuration.maxConnectionsPerIP)
         config.max_connections = UInt32(clamping: maxConnections)
-        config.udp_rate = configuration.udp ? UInt32(clamping: configuration.udpRate) : 0
+        config.udp_rate = servesUDP ? UInt32(clamping: configuration.udpRate) : 0
         var made: OpaquePointer?
         let message = ranges.withUnsafeBufferPointer { allow in
             CoreError.capture { err, len in

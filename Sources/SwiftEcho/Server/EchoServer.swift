@@ -210,7 +210,9 @@ public final class EchoServer: Sendable {
         var loops: [CoreLoop] = []
         do {
             // One policy for the process: per-address counts and UDP rates hold across loops.
-            let access = try CoreAccess(configuration: configuration, maxConnections: maxConnections)
+            let servesUDP = configuration.udp || inheritedSockets.contains { $0.kind == .udp }
+            let access = try CoreAccess(configuration: configuration, maxConnections: maxConnections,
+                                        servesUDP: servesUDP)
             for _ in 0..<count {
                 loops.append(try CoreLoop(configuration: configuration, backend: coreBackend,
                                           budget: budget, hook: hook, access: access, logger: logger))

@@ -125,8 +125,7 @@ struct ListenerSet: Sendable {
             switch socket.kind {
             case .tcp: kind = .tcp
             case .unix: kind = .unix
-            case .udp:
-                throw .cannotListen(address: "inherited fd \(socket.fd)", reason: "UDP is not served yet")
+            case .udp: kind = .udp  // answered with the same protections as --udp
             }
             // An abstract or unnamed Unix socket has no path to show: name the descriptor.
             let address = Listeners.address(of: socket.fd) ?? .unix(path: "(fd \(socket.fd))")
