@@ -91,6 +91,12 @@ import Testing
             + " give the address and port in --listen, as in --listen 127.0.0.1:7.")
     }
 
+    /// An empty JSON array asks for no `--listen` addresses: `--host` and `--port` apply.
+    @Test func anEmptyListInTheFileLeavesHostAndPort() throws {
+        let configuration = try configuration(["--config", "e.json"], files: ["e.json": #"{"listen": [], "port": 7}"#])
+        #expect(configuration.listen.isEmpty && configuration.port == 7)
+    }
+
     @Test(arguments: [("0660", 0o660), ("600", 0o600), ("0777", 0o777), ("0", 0), ("0007", 0o7)])
     func unixModeIsOctal(text: String, mode: Int) throws {
         #expect(try configuration(["--unix-mode", text]).unixMode == mode)

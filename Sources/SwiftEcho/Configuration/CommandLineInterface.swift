@@ -59,7 +59,7 @@ public enum CommandLineInterface {
         }
         given.merge(try table.applyEnvironment(environment, to: &configuration)) { $1 }
         given.merge(try table.applyFlags(flags, to: &configuration)) { $1 }
-        try refuseListenWithHostOrPort(given)
+        if !configuration.listen.isEmpty { try refuseListenWithHostOrPort(given) }
         return .serve(configuration)
     }
 
