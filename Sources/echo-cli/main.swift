@@ -45,6 +45,12 @@ case .serve(let configuration):
         logger.notice("socket activation: serving the \(inheritedSockets.count) socket(s) passed in;"
                       + " --host, --port and --listen are ignored")
     }
+    let server = EchoServer(configuration: configuration, logger: logger, inheritedSockets: inheritedSockets)
+    let signals = SignalHandling(server: server, logger: logger) {
+        notifier?.tell(["STOPPING=1", "STATUS=stopping"], logger: logger)
+    }
+    signals.install()  // before the server starts any thread: they inherit the signal mask
+    // After install: a stop signal from now on ends in the removal of what the claim creates.
     let pidFile = configuration.pidFile.map(PidFile.init(path:))
     do throws(PidFile.Failure) {
         try pidFile?.claim(logger: logger)  // before binding: a live instance means no start
@@ -53,11 +59,6 @@ case .serve(let configuration):
         StandardStreams.err("Error: \(error)")
         exit(error.exitCode)
     }
-    let server = EchoServer(configuration: configuration, logger: logger, inheritedSockets: inheritedSockets)
-    let signals = SignalHandling(server: server, logger: logger) {
-        notifier?.tell(["STOPPING=1", "STATUS=stopping"], logger: logger)
-    }
-    signals.install()  // before the server starts any thread: they inherit the signal mask
     var pidFileFailure: PidFile.Failure?
     do throws(EchoServerError) {
         try server.run {
