@@ -16,7 +16,9 @@ import Testing
         #expect(Int(status.st_mode & 0o7777) == expected)
         let client = try TestClient(unixPath: path)
         #expect(try client.roundTrip(Payload.random(count: 100_000, seed: 81)))
-        #expect(daemon.stderr.contains("peer.address=unix:\(path) new connection"), "the peer is named by its socket")
+        // The log line reaches us through a pipe reader: wait for it rather than race it.
+        #expect(daemon.waitForOutput(containing: "peer.address=unix:\(path) new connection", timeout: 5 * Sanitizer.slowdown),
+                "the peer is named by its socket")
         let stats = try daemon.stats()
         #expect(stats["errors.other"] == 0, "no TCP option is tried on a Unix socket: \(stats)")
         #expect(!daemon.stderr.contains(" error "), "\(daemon.stderr)")

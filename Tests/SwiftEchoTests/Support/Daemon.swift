@@ -173,6 +173,9 @@ final class Daemon: @unchecked Sendable {
         var status: Int32 = 0
         let ended = waitUntil(timeout: timeout) { waitpid(self.pid, &status, WNOHANG) == self.pid }
         guard ended else { return nil }
+        // The pipes close with the process: wait for their last lines (the exit stats line)
+        // so that what follows sees the whole of stderr.
+        _ = readersDone.wait(timeout: .now() + 2)
         let end: Termination = status & 0x7f == 0 ? .exited((status >> 8) & 0xff) : .signaled(status & 0x7f)
         termination = end
         return end
