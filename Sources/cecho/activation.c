@@ -3,9 +3,9 @@
  * that each is something the loop can serve, and make it non-blocking and close-on-exec.
  */
 #include "cecho.h"
+#include "net.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
@@ -22,11 +22,6 @@ static const char *family_name(int family) {
     }
 }
 
-/* Set `flag` in the descriptor's status (F_SETFL) or descriptor (F_SETFD) flags. */
-static int add_flag(int fd, int get, int set, int flag) {
-    int fl = fcntl(fd, get);
-    return fl == -1 || ((fl & flag) == 0 && fcntl(fd, set, fl | flag) == -1) ? -1 : 0;
-}
 
 int ce_net_adopt_socket(int fd, ce_socket_kind *kind, char *err, size_t errlen) {
     struct stat st;
@@ -72,7 +67,7 @@ int ce_net_adopt_socket(int fd, ce_socket_kind *kind, char *err, size_t errlen) 
         errno = EINVAL;
         return -1;
     }
-    if (add_flag(fd, F_GETFL, F_SETFL, O_NONBLOCK) == -1 || add_flag(fd, F_GETFD, F_SETFD, FD_CLOEXEC) == -1) {
+    if (ce_net_set_nonblocking_cloexec(fd) == -1) {
         snprintf(err, errlen, "fd %d: fcntl: %s", fd, strerror(errno));
         return -1;
     }

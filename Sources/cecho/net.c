@@ -57,25 +57,35 @@ void ce_net_format_peer(int fd, const struct sockaddr *peer, char *out, size_t o
     ce_net_format(peer, out, outlen);
 }
 
-#if !defined(SOCK_NONBLOCK) || !(defined(__linux__) || defined(__FreeBSD__) || defined(__NetBSD__) || \
-                                  defined(__OpenBSD__))
-#define CE_NEED_FCNTL_FLAGS 1
-/* Make `fd` non-blocking and close-on-exec, for platforms that cannot ask at creation. */
-static int set_nonblocking_cloexec(int fd) {
+int ce_net_set_nonblocking_cloexec(int fd) {
     int fl = fcntl(fd, F_GETFL);
-    if (fl == -1 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1) return -1;
+    if (fl == -1 || ((fl & O_NONBLOCK) == 0 && fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1)) return -1;
     fl = fcntl(fd, F_GETFD);
-    if (fl == -1 || fcntl(fd, F_SETFD, fl | FD_CLOEXEC) == -1) return -1;
+    if (fl == -1 || ((fl & FD_CLOEXEC) == 0 && fcntl(fd, F_SETFD, fl | FD_CLOEXEC) == -1)) return -1;
     return 0;
 }
+
+int ce_net_socket(int family, int type) {
+#ifdef SOCK_NONBLOCK
+    return socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+#else
+    int fd = socket(family, type, 0);
+    if (fd != -1 && ce_net_set_nonblocking_cloexec(fd) == -1) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
 #endif
+}
 
 int ce_net_accept(int lfd, struct sockaddr *sa, socklen_t *salen) {
 #if defined(__linux__) || defined(__FreeBSD__) || defined(__NetBSD__) || defined(__OpenBSD__)
     return accept4(lfd, sa, salen, SOCK_NONBLOCK | SOCK_CLOEXEC);
 #else
     int fd = accept(lfd, sa, salen);
-    if (fd != -1 && set_nonblocking_cloexec(fd) == -1) {
+    if (fd != -1 && ce_net_set_nonblocking_cloexec(fd) == -1) {
         int saved = errno;
         close(fd);
         errno = saved;
@@ -123,17 +133,7 @@ static int listen_on(const struct addrinfo *ai, int v6only, int backlog, int fla
                      size_t errlen) {
     char where[CE_ENDPOINT_LEN];
     ce_net_format(ai->ai_addr, where, sizeof where);
-#ifdef SOCK_NONBLOCK
-    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-#else
-    int fd = socket(ai->ai_family, SOCK_STREAM, 0);
-    if (fd != -1 && set_nonblocking_cloexec(fd) == -1) {
-        int saved = errno;
-        close(fd);
-        errno = saved;
-        fd = -1;
-    }
-#endif
+    int fd = ce_net_socket(ai->ai_family, SOCK_STREAM);
     if (fd == -1) {
         snprintf(err, errlen, "socket(%s): %s", where, strerror(errno));
         return -1;
@@ -265,17 +265,7 @@ int ce_net_listen_udp_like(int lfd, char *err, size_t errlen) {
         snprintf(err, errlen, "getsockopt(%s, IPV6_V6ONLY): %s", where, strerror(errno));
         return -1;
     }
-#ifdef SOCK_NONBLOCK
-    int fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-#else
-    int fd = socket(ss.ss_family, SOCK_DGRAM, 0);
-    if (fd != -1 && set_nonblocking_cloexec(fd) == -1) {
-        int saved = errno;
-        close(fd);
-        errno = saved;
-        fd = -1;
-    }
-#endif
+    int fd = ce_net_socket(ss.ss_family, SOCK_DGRAM);
     if (fd == -1) {
         snprintf(err, errlen, "socket(%s, udp): %s", where, strerror(errno));
         return -1;

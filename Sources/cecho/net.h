@@ -15,6 +15,10 @@
 void ce_net_format(const struct sockaddr *sa, char *out, size_t outlen);
 /* Format the peer of connection `fd`; a Unix-domain peer as the socket it connected to. */
 void ce_net_format_peer(int fd, const struct sockaddr *peer, char *out, size_t outlen);
+/* A non-blocking, close-on-exec socket of `family` and `type`; -1/errno like socket(). */
+int ce_net_socket(int family, int type);
+/* Make `fd` non-blocking and close-on-exec (what it is already is kept). */
+int ce_net_set_nonblocking_cloexec(int fd);
 /* accept() a connection as a non-blocking, close-on-exec socket; -1/errno like accept(). */
 int ce_net_accept(int lfd, struct sockaddr *sa, socklen_t *salen);
 /* Per-connection options: TCP_NODELAY for TCP (echo replies must not wait for Nagle), and on

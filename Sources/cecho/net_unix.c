@@ -7,7 +7,6 @@
 #include "net.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -19,29 +18,12 @@ size_t ce_net_unix_path_max(void) {
     return sizeof un.sun_path - 1;
 }
 
-/* A non-blocking, close-on-exec Unix stream socket, or -1. */
-static int unix_socket(void) {
-#ifdef SOCK_NONBLOCK
-    return socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-#else
-    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-    if (fd == -1) return -1;
-    int fl = fcntl(fd, F_GETFL);
-    if (fl == -1 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1 || fcntl(fd, F_SETFD, FD_CLOEXEC) == -1) {
-        int saved = errno;
-        close(fd);
-        errno = saved;
-        return -1;
-    }
-    return fd;
-#endif
-}
 
 /* Whether something listens on the socket file at `addr`: 1 yes, 0 no (connect() refused:
  * the file is stale), -1 cannot tell (errno set). Non-blocking, so a live listener with a
  * full backlog answers EAGAIN at once instead of stalling the start. */
 static int someone_listens(const struct sockaddr_un *addr) {
-    int fd = unix_socket();
+    int fd = ce_net_socket(AF_UNIX, SOCK_STREAM);
     if (fd == -1) return -1;
     int rc;
     do rc = connect(fd, (const struct sockaddr *)addr, sizeof *addr);
@@ -104,7 +86,7 @@ int ce_net_listen_unix(const char *path, unsigned mode, int backlog, int *fd_out
     memcpy(addr.sun_path, path, len);
     if (clear_stale(path, &addr, err, errlen) == -1) return -1;
 
-    int fd = unix_socket();
+    int fd = ce_net_socket(AF_UNIX, SOCK_STREAM);
     if (fd == -1) {
         snprintf(err, errlen, "socket(unix:%s): %s", path, strerror(errno));
         return -1;

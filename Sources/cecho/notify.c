@@ -6,30 +6,12 @@
 #include "net.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
-/* A socket that can never block us: the manager's queue being full is its problem, not a
- * reason to stall a stop. -1 with errno on failure. */
-static int notify_socket(void) {
-#ifdef SOCK_NONBLOCK
-    return socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-#else
-    int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
-    if (fd == -1) return -1;
-    if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == -1 || fcntl(fd, F_SETFD, FD_CLOEXEC) == -1) {
-        int saved = errno;
-        close(fd);
-        errno = saved;
-        return -1;
-    }
-    return fd;
-#endif
-}
 
 int ce_notify_send(const char *address, const char *state, char *err, size_t errlen) {
     struct sockaddr_un sa;
@@ -55,7 +37,8 @@ int ce_notify_send(const char *address, const char *state, char *err, size_t err
     else
         salen += 1; /* the path's NUL */
 
-    int fd = notify_socket();
+    /* Non-blocking: a manager whose queue is full must never stall a start or a stop. */
+    int fd = ce_net_socket(AF_UNIX, SOCK_DGRAM);
     if (fd == -1) {
         snprintf(err, errlen, "socket(AF_UNIX, SOCK_DGRAM): %s", strerror(errno));
         return -1;
