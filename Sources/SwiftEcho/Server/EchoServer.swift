@@ -6,7 +6,8 @@ import Glibc
 import Darwin
 #endif
 
-/// A TCP echo server: every byte a client sends comes back on the same connection.
+/// An echo server: every byte a client sends comes back on the same connection (TCP and Unix
+/// sockets; each datagram too, with UDP on).
 ///
 /// The sockets, the event loops and the echo itself run in the C core; this type configures
 /// it, starts its loops on threads of their own (`start`) or on the caller's thread and
