@@ -224,14 +224,7 @@ import Testing
         ConfigurationCase(file: #"{"threads": 5000}"#, status: 78, mention: "threads"),
     ])
     func aBadThreadCountIsAUsageError(_ example: ConfigurationCase) throws {
-        var arguments = ["--port", "0"] + example.flags
-        var path: String?
-        if let contents = example.file {
-            path = try temporaryFile(contents)
-            arguments += ["--config", path!]
-        }
-        defer { path.map { _ = unlink($0) } }
-        let run = try Daemon.run(arguments, environment: example.environment)
+        let run = try example.run(after: ["--port", "0"])
         #expect(run.termination == .exited(example.status), "stderr: \(run.stderr)")
         #expect(run.stderr.hasPrefix("Error: ") && run.stderr.contains(example.mention), "stderr: \(run.stderr)")
         #expect(!run.stderr.contains("listening on"))

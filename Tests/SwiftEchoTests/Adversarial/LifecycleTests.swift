@@ -87,14 +87,7 @@ extension Adversarial {
         ])
         func aBadSettingExitsNamingItAndBindsNothing(_ example: ConfigurationCase) throws {
             let held = try HeldPort()
-            var arguments = ["--port", "\(held.port)"] + example.flags
-            var path: String?
-            if let contents = example.file {
-                path = try temporaryFile(contents)
-                arguments += ["--config", path!]
-            }
-            defer { path.map { _ = unlink($0) } }
-            let run = try Daemon.run(arguments, environment: example.environment)
+            let run = try example.run(after: ["--port", "\(held.port)"])
             #expect(run.termination == .exited(example.status), "stderr: \(run.stderr)")
             let lines = run.stderr.split(separator: "\n")
             #expect(lines.count == 2, "stderr: \(run.stderr)")
@@ -153,6 +146,18 @@ struct ConfigurationCase: Sendable, CustomTestStringConvertible {
     var status: Int32
     var mention: String
     var testDescription: String { "\(flags) \(environment) \(file ?? "") → \(status)" }
+
+    /// Runs echo-cli with `arguments`, then this case's flags, file and environment.
+    func run(after arguments: [String]) throws -> (termination: Termination, stdout: String, stderr: String) {
+        var arguments = arguments + flags
+        var path: String?
+        if let file {
+            path = try temporaryFile(file)
+            arguments += ["--config", path!]
+        }
+        defer { path.map { _ = unlink($0) } }
+        return try Daemon.run(arguments, environment: environment)
+    }
 }
 
 /// One of this machine's IPv4 addresses that is not loopback, or nil.
