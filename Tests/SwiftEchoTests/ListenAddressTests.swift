@@ -52,6 +52,20 @@ import Testing
         #expect(configuration.listen == [.tcp(host: "127.0.0.1", port: 0), .unix(path: "/tmp/e.sock"), .tcp(host: "::1", port: 7)])
     }
 
+    @Test func theSameSocketTwiceIsRefusedButPortZeroIsNot() throws {
+        let twice = ["--listen", "unix:/tmp/e.sock", "--listen", "127.0.0.1:7", "--listen", "unix:/tmp/e.sock"]
+        #expect(refusal(twice) == .usage("The value 'unix:/tmp/e.sock' is given twice for '--listen'."))
+        let fromEnvironment = refusal([], environment: ["ECHO_LISTEN": "127.0.0.1:7,127.0.0.1:7"])
+        #expect(fromEnvironment?.message.hasSuffix("is given twice for 'ECHO_LISTEN'.") == true, "\(String(describing: fromEnvironment))")
+        var built = Configuration()
+        built.listen = [.unix(path: "a"), .unix(path: "a")]
+        #expect(throws: ConfigurationError.usage("The value 'unix:a' is given twice for '--listen'.")) {
+            try built.validate(availableBackends: Backend.available)
+        }
+        let zeros = try configuration(["--listen", "127.0.0.1:0", "--listen", "127.0.0.1:0"])
+        #expect(throws: Never.self) { try zeros.validate(availableBackends: Backend.available) }
+    }
+
     @Test func environmentTakesACommaSeparatedList() throws {
         let configuration = try configuration([], environment: ["ECHO_LISTEN": "127.0.0.1:7, unix:e.sock"])
         #expect(configuration.listen == [.tcp(host: "127.0.0.1", port: 7), .unix(path: "e.sock")])

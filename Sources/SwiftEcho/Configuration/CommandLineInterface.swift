@@ -59,7 +59,10 @@ public enum CommandLineInterface {
         }
         given.merge(try table.applyEnvironment(environment, to: &configuration)) { $1 }
         given.merge(try table.applyFlags(flags, to: &configuration)) { $1 }
-        if !configuration.listen.isEmpty { try refuseListenWithHostOrPort(given) }
+        if !configuration.listen.isEmpty {
+            try refuseListenWithHostOrPort(given)
+            try configuration.checkNoAddressRepeats(source: given["listen"] ?? "'--listen'")
+        }
         return .serve(configuration)
     }
 

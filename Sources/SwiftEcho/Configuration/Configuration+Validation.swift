@@ -21,6 +21,7 @@ extension Configuration {
                         + " '\(setting.flag)': \(error.explanation).")
             }
         }
+        try checkNoAddressRepeats()
         guard availableBackends.contains(backend) else {
             let names = Backend.allCases.filter(availableBackends.contains).map(\.rawValue)
             throw .usage(
@@ -29,4 +30,16 @@ extension Configuration {
         }
     }
 
+    /// The same socket twice in `listen` would fail as "in use", by ourselves: say what it is.
+    /// Port 0 is not a repeat, since each picks a free port of its own. `source` names where
+    /// the list came from.
+    func checkNoAddressRepeats(source: String = "'--listen'") throws(ConfigurationError) {
+        var seen = Set<ListenAddress>()
+        for address in listen {
+            if case .tcp(_, 0) = address { continue }
+            guard seen.insert(address).inserted else {
+                throw .usage("The value \(MessageText.quoted(address.description)) is given twice for \(source).")
+            }
+        }
+    }
 }
