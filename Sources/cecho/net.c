@@ -245,7 +245,9 @@ int ce_net_local_endpoint(int fd, char *out, size_t outlen) {
     return 0;
 }
 
-int ce_net_listen_udp_like(int lfd, char *err, size_t errlen) {
+int ce_net_listen_like(int lfd, int flags, int backlog, char *err, size_t errlen) {
+    int type = (flags & CE_LISTEN_DATAGRAM) ? SOCK_DGRAM : SOCK_STREAM;
+    const char *udp = type == SOCK_DGRAM ? ", udp" : "";
     struct sockaddr_storage ss;
     socklen_t len = sizeof ss;
     char where[CE_ENDPOINT_LEN] = "?";
@@ -255,7 +257,7 @@ int ce_net_listen_udp_like(int lfd, char *err, size_t errlen) {
     }
     ce_net_format((struct sockaddr *)&ss, where, sizeof where);
     if (ss.ss_family != AF_INET && ss.ss_family != AF_INET6) {
-        snprintf(err, errlen, "udp(%s): not an IPv4 or IPv6 address", where);
+        snprintf(err, errlen, "%s: not an IPv4 or IPv6 address", where);
         errno = EAFNOSUPPORT;
         return -1;
     }
@@ -265,17 +267,32 @@ int ce_net_listen_udp_like(int lfd, char *err, size_t errlen) {
         snprintf(err, errlen, "getsockopt(%s, IPV6_V6ONLY): %s", where, strerror(errno));
         return -1;
     }
-    int fd = ce_net_socket(ss.ss_family, SOCK_DGRAM);
+    int fd = ce_net_socket(ss.ss_family, type);
     if (fd == -1) {
-        snprintf(err, errlen, "socket(%s, udp): %s", where, strerror(errno));
+        snprintf(err, errlen, "socket(%s%s): %s", where, udp, strerror(errno));
         return -1;
     }
+    int one = 1;
+    /* As listen_on() does for a stream listener; a UDP port gets no SO_REUSEADDR, so one
+     * that another program serves is refused. */
+    if (type == SOCK_STREAM && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == -1) {
+        snprintf(err, errlen, "setsockopt(%s, SO_REUSEADDR): %s", where, strerror(errno));
+        goto fail;
+    }
+    if ((flags & CE_LISTEN_SHARED_PORT) && set_shared_port(fd) == -1) {
+        snprintf(err, errlen, "setsockopt(%s%s, SO_REUSEPORT): %s", where, udp, strerror(errno));
+        goto fail;
+    }
     if (ss.ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only) == -1) {
-        snprintf(err, errlen, "setsockopt(%s udp, IPV6_V6ONLY): %s", where, strerror(errno));
+        snprintf(err, errlen, "setsockopt(%s%s, IPV6_V6ONLY): %s", where, udp, strerror(errno));
         goto fail;
     }
     if (bind(fd, (struct sockaddr *)&ss, len) == -1) {
-        snprintf(err, errlen, "bind(%s, udp): %s", where, strerror(errno));
+        snprintf(err, errlen, "bind(%s%s): %s", where, udp, strerror(errno));
+        goto fail;
+    }
+    if (type == SOCK_STREAM && listen(fd, backlog) == -1) {
+        snprintf(err, errlen, "listen(%s): %s", where, strerror(errno));
         goto fail;
     }
     return fd;

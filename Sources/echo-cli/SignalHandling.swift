@@ -47,7 +47,7 @@ final class SignalHandling: Sendable {
         pthread_sigmask(SIG_BLOCK, &set, nil)
         var ends: [Int32] = [-1, -1]
         guard pipe(&ends) == 0 else {
-            logger.error("cannot create the signal pipe: signals will not stop the server gracefully")
+            logger.error("cannot create the signal pipe: SIGINT, SIGTERM and SIGUSR1 will be ignored")
             return
         }
         for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
@@ -69,7 +69,7 @@ final class SignalHandling: Sendable {
         }, context)
         if rc != 0 {
             Unmanaged<SignalHandling>.fromOpaque(context).release()
-            logger.error("cannot start the signal thread: signals will not stop the server gracefully")
+            logger.error("cannot start the signal thread: SIGINT, SIGTERM and SIGUSR1 will be ignored")
         }
     }
 

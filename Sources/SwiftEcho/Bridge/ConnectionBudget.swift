@@ -14,7 +14,4 @@ final class ConnectionBudget: @unchecked Sendable {
     deinit {
         ce_budget_destroy(raw)
     }
-
-    /// Connections served now, across every loop.
-    var used: Int { Int(ce_budget_used(raw)) }
 }

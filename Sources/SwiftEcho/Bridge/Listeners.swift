@@ -54,12 +54,24 @@ enum Listeners {
         var udp: Int32 = -1
         var code: Int32 = 0
         let message = CoreError.capture { err, len in
-            udp = ce_net_listen_udp_like(fd, err, len)
+            udp = ce_net_listen_like(fd, CE_LISTEN_DATAGRAM, 0, err, len)
             code = errno
             return udp == -1 ? -1 : 0
         }
         if let message { throw UDPBindError(message: message, inUse: code == EADDRINUSE) }
         return udp
+    }
+
+    /// One more TCP listener on the address and shared port of listener `fd` (bound with
+    /// `sharedPort`), for another loop.
+    static func bindTCP(like fd: Int32, backlog: Int) throws(CoreError) -> Int32 {
+        var copy: Int32 = -1
+        let message = CoreError.capture { err, len in
+            copy = ce_net_listen_like(fd, CE_LISTEN_SHARED_PORT, Int32(clamping: backlog), err, len)
+            return copy == -1 ? -1 : 0
+        }
+        if let message { throw CoreError(message: message) }
+        return copy
     }
 
     struct UDPBindError: Error {

@@ -13,13 +13,11 @@ enum AddressRange {
 extension ValueFormat where Value == String {
     /// An address range, kept as typed.
     static var addressRange: ValueFormat {
-        ValueFormat(
-            kind: .string,
+        .text(
             expectation: "an IPv4 or IPv6 address, or a range ADDRESS/PREFIX with a prefix up to"
                 + " 32 (IPv4) or 128 (IPv6) and no address bits set past it, such as 10.0.0.0/8,"
                 + " fd00::/8 or 127.0.0.1",
-            parse: { AddressRange.parse($0) == nil ? nil : $0 },
-            format: { $0 }
+            isValid: { AddressRange.parse($0) != nil }
         )
     }
 }

@@ -140,7 +140,8 @@ public final class EchoServer: Sendable {
         state.withLock { $0.addresses }
     }
 
-    /// Where the server answers UDP (with `udp` on): the same addresses and ports as TCP.
+    /// Where the server answers UDP: with `udp` on, the same addresses and ports as TCP; and
+    /// any UDP socket a service manager passed in.
     public var udpAddresses: [ListeningAddress] {
         state.withLock { $0.udpAddresses }
     }
@@ -221,7 +222,7 @@ public final class EchoServer: Sendable {
         } catch {
             throw .loopFailed(error.message)
         }
-        let group = LoopGroup(loops: loops, budget: budget)
+        let group = LoopGroup(loops: loops)
         let listeners = try bindListeners(for: group)
         // Stream listeners first: the first line names a TCP address, which scripts and tests read.
         for listener in listeners.listeners where listener.kind != .udp {
@@ -250,25 +251,14 @@ public final class EchoServer: Sendable {
         let listeners = inheritedSockets.isEmpty
             ? try ListenerSet.bind(configuration, sharedPort: sharedPort)
             : try ListenerSet.adopt(inheritedSockets)
-        var handsOff = false
-        for (index, listener) in listeners.listeners.enumerated() {
-            let handOff = loops.count > 1 && !(sharedPort && listener.kind == .tcp) && listener.kind != .udp
-            handsOff = handsOff || handOff
-            do {
-                // the loop owns it now, even on failure
-                if listener.kind == .udp {
-                    try loops[0].addUDP(listener.fd)
-                } else {
-                    try loops[0].addListener(listener.fd, handOff: handOff)
-                }
-            } catch {
-                listeners.listeners[(index + 1)...].forEach { _ = close($0.fd) }
-                listeners.removeSocketFiles()
-                throw .cannotListen(address: listener.address.description, reason: error.message)
-            }
+        // Stream listeners the kernel does not spread over the loops: the first loop deals.
+        func handsOff(_ listener: BoundListener) -> Bool {
+            loops.count > 1 && listener.kind != .udp && !(sharedPort && listener.kind == .tcp)
         }
+        let handsOffAny = listeners.listeners.contains(where: handsOff)
         do throws(EchoServerError) {
-            if handsOff {
+            try give(listeners.listeners, to: loops[0], handOff: handsOff)
+            if handsOffAny {
                 do {
                     try loops[0].setHandOffGroup(loops)
                 } catch {
@@ -278,7 +268,7 @@ public final class EchoServer: Sendable {
             // The other loops join each TCP address the first one bound, on its port (which
             // port 0 picked).
             for loop in sharedPort ? Array(loops.dropFirst()) : [] {
-                try give(listeners.bindSharedCopies(backlog: configuration.backlog), to: loop)
+                try give(listeners.bindSharedCopies(backlog: configuration.backlog), to: loop) { _ in false }
             }
         } catch {
             listeners.removeSocketFiles()
@@ -287,14 +277,17 @@ public final class EchoServer: Sendable {
         return listeners
     }
 
-    /// Hands `listeners` (descriptor and address) to `loop`, which owns each from then on,
-    /// even when this fails (the ones not yet handed over are closed here).
-    private func give(_ listeners: [(fd: Int32, address: ListeningAddress)], to loop: CoreLoop)
-        throws(EchoServerError)
-    {
+    /// Hands `listeners` to `loop`, which owns each from then on, even when this fails (the
+    /// ones not yet handed over are closed here); `handOff` says which it deals to the group.
+    private func give(_ listeners: [BoundListener], to loop: CoreLoop,
+                      handOff: (BoundListener) -> Bool) throws(EchoServerError) {
         for (index, listener) in listeners.enumerated() {
             do {
-                try loop.addListener(listener.fd)
+                if listener.kind == .udp {
+                    try loop.addUDP(listener.fd)
+                } else {
+                    try loop.addListener(listener.fd, handOff: handOff(listener))
+                }
             } catch {
                 listeners[(index + 1)...].forEach { _ = close($0.fd) }
                 throw .cannotListen(address: listener.address.description, reason: error.message)

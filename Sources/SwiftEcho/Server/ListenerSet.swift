@@ -28,9 +28,6 @@ struct BoundListener: Sendable {
 /// listeners, so that the Unix socket files created are known, and removed on every exit.
 struct ListenerSet: Sendable {
     private(set) var listeners: [BoundListener] = []
-    /// With a shared port: each TCP address asked for, with the port it got, so that more
-    /// loops can bind listeners of their own beside these (SO_REUSEPORT).
-    private var sharedTCP: [ListenAddress] = []
 
     /// Binds everything the configuration asks for. On failure, what was already bound is
     /// closed and its socket files removed.
@@ -61,10 +58,6 @@ struct ListenerSet: Sendable {
             for (fd, kind) in fds.map({ ($0, BoundListener.Kind.tcp) }) + udp.map({ ($0, .udp) }) {
                 let bound = Listeners.address(of: fd) ?? address
                 listeners.append(BoundListener(fd: fd, kind: kind, address: bound, socketFile: nil))
-            }
-            // Every address a name resolves to got the first one's port.
-            if sharedPort, let first = fds.first {
-                sharedTCP.append(.tcp(host: host, port: Int(ce_net_local_port(first))))
             }
         case .unix(let path):
             let (fd, file) = try Listeners.bindUnix(path: path, mode: configuration.unixMode,
@@ -99,18 +92,17 @@ struct ListenerSet: Sendable {
     }
 
     /// For one more loop: a listener beside each TCP one of this set (bound with a shared
-    /// port), the same host on the same port. On failure nothing stays open.
-    func bindSharedCopies(backlog: Int) throws(EchoServerError) -> [(fd: Int32, address: ListeningAddress)] {
-        var copies: [(fd: Int32, address: ListeningAddress)] = []
-        for case .tcp(let host, let port) in sharedTCP {
+    /// port), on the very address and port it has, so no name is looked up again. On failure
+    /// nothing stays open.
+    func bindSharedCopies(backlog: Int) throws(EchoServerError) -> [BoundListener] {
+        var copies: [BoundListener] = []
+        for listener in listeners where listener.kind == .tcp {
             do {
-                for fd in try Listeners.bindTCP(host: host, port: port, backlog: backlog, sharedPort: true) {
-                    copies.append((fd, Listeners.address(of: fd) ?? .tcp(host: host, port: port)))
-                }
+                let fd = try Listeners.bindTCP(like: listener.fd, backlog: backlog)
+                copies.append(BoundListener(fd: fd, kind: .tcp, address: listener.address, socketFile: nil))
             } catch {
                 copies.forEach { _ = close($0.fd) }
-                throw .cannotListen(address: ListenAddress.tcp(host: host, port: port).description,
-                                    reason: error.message)
+                throw .cannotListen(address: listener.address.description, reason: error.message)
             }
         }
         return copies

@@ -1,16 +1,14 @@
 import cecho
 
 /// The event loops of one server (`--threads`), each run on its own thread with its own
-/// connections, and what they share: the connection budget, so `--max-connections` holds for
-/// the process. What the server asks of all of them (stop, stats) goes through here.
+/// connections (they share the connection budget, which each keeps alive). What the server
+/// asks of all of them (stop, stats) goes through here.
 final class LoopGroup: Sendable {
     let loops: [CoreLoop]
-    let budget: ConnectionBudget
 
-    init(loops: [CoreLoop], budget: ConnectionBudget) {
+    init(loops: [CoreLoop]) {
         precondition(!loops.isEmpty, "a server runs at least one loop")
         self.loops = loops
-        self.budget = budget
     }
 
     /// The backend every loop uses (they are made alike).

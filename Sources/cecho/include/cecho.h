@@ -107,6 +107,7 @@ ce_frame_status ce_frame_next(ce_framing mode, const char *data, size_t len, siz
 /* Flags for ce_net_listen_tcp(). */
 #define CE_LISTEN_SHARED_PORT 1 /* SO_REUSEPORT: one listener per loop on the same port, the
                                    kernel spreading connections; only where that balances */
+#define CE_LISTEN_DATAGRAM 2    /* ce_net_listen_like(): UDP instead of TCP */
 
 /* Resolve `host` (numeric address or name) and bind a non-blocking, close-on-exec TCP
  * listener with SO_REUSEADDR on every address it names, sharing one port (port 0 picks a
@@ -118,10 +119,13 @@ int ce_net_listen_tcp(const char *host, uint16_t port, int backlog, int flags, i
 /* 1 where CE_LISTEN_SHARED_PORT exists and the kernel balances connections over the
  * listeners (Linux, FreeBSD); 0 where one loop must accept and hand connections out. */
 int ce_net_shared_port_balances(void);
-/* A non-blocking, close-on-exec UDP socket bound to the address and port socket `fd` (an
- * IPv4 or IPv6 listener) is bound to, with the same IPV6_V6ONLY; no SO_REUSEADDR, so a port
- * another process serves is refused (EADDRINUSE). Returns the descriptor, or -1 (err filled). */
-int ce_net_listen_udp_like(int fd, char *err, size_t errlen);
+/* A non-blocking, close-on-exec socket bound to the address and port socket `fd` (an IPv4 or
+ * IPv6 listener) is bound to, with the same IPV6_V6ONLY, without a second name lookup: with
+ * CE_LISTEN_DATAGRAM in `flags` a UDP socket beside a TCP listener (no SO_REUSEADDR, so a UDP
+ * port another process serves is refused with EADDRINUSE); else one more TCP listener on a
+ * shared port (with CE_LISTEN_SHARED_PORT), listening with `backlog`. Returns the
+ * descriptor, or -1 (err filled). */
+int ce_net_listen_like(int fd, int flags, int backlog, char *err, size_t errlen);
 /* Format the local address of socket `fd` as "127.0.0.1:port" or "[::1]:port". */
 int ce_net_local_endpoint(int fd, char *out, size_t outlen);
 /* The local port of socket `fd`, or -1. */
@@ -179,8 +183,6 @@ typedef struct ce_budget ce_budget;
 /* A budget of `max` connections at once (0 counts as 1). NULL with errno ENOMEM. */
 ce_budget *ce_budget_create(uint32_t max);
 void ce_budget_destroy(ce_budget *budget);
-/* Connections holding a slot now. */
-uint32_t ce_budget_used(const ce_budget *budget);
 
 /* ---------------------------------------------------------------------------------------- */
 /* Poller backends                                                                          */

@@ -26,10 +26,7 @@ struct SuiteReport: Sendable {
                   base > 0 else { continue }
             ratios.append(mine / base)
         }
-        guard !ratios.isEmpty else { return nil }
-        ratios.sort()
-        let middle = ratios.count / 2
-        return ratios.count % 2 == 1 ? ratios[middle] : (ratios[middle - 1] + ratios[middle]) / 2
+        return ratios.isEmpty ? nil : median(ratios)
     }
 
     /// Everything that went wrong, one line each, for the report's end.

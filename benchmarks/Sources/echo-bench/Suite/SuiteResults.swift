@@ -49,11 +49,6 @@ struct CellSummary: Sendable {
         let reports = records.compactMap(\.report)
         failures = records.compactMap(\.failure)
         guard !reports.isEmpty else { return nil }
-        func median(_ values: [Double]) -> Double {
-            let sorted = values.sorted()
-            return sorted.count % 2 == 1 ? sorted[sorted.count / 2]
-                : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
-        }
         let rates = reports.map(\.roundTripsPerSecond)
         roundTripsPerSecond = median(rates)
         spread = roundTripsPerSecond > 0 ? (rates.max()! - rates.min()!) / roundTripsPerSecond : 0
