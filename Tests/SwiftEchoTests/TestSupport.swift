@@ -93,7 +93,10 @@ func runConcurrently(threads: Int, _ body: @escaping @Sendable (_ thread: Int) -
             finished.leave()
         }.start()
     }
-    finished.wait()
+    // The bodies bound their own waits (socket timeouts); this bound is for one that does not.
+    if finished.wait(timeout: .now() + 120 * Sanitizer.slowdown) == .timedOut {
+        Issue.record("runConcurrently: a thread still running after \(120 * Sanitizer.slowdown) s")
+    }
 }
 
 /// A one-shot barrier: every runner waits until all have arrived.

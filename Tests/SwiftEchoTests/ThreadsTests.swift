@@ -158,19 +158,21 @@ import Testing
     @Test(arguments: Spreading.allCases)
     func aGracefulStopDrainsEveryLoop(_ spreading: Spreading) throws {
         let server = try startServer(spreading) { $0.shutdownTimeout = .seconds(10) }
-        let clients = try (0..<10).map { _ in try TestClient(port: server.port) }
+        // 40 clients: with a shared port the kernel's hash leaves a loop without one in 2^-39
+        // of runs (10 would be 1 in 512).
+        let clients = try (0..<40).map { _ in try TestClient(port: server.port) }
         for client in clients { #expect(try client.roundTrip(line("hello"))) }
         #expect(server.statsPerLoop.allSatisfy { $0.active > 0 })
         let payload = Payload.random(count: 3000, seed: 9)
         for client in clients { try client.send(payload) }
-        #expect(waitUntil(timeout: 2 * Sanitizer.slowdown) { server.stats.bytesIn == 10 * (6 + 3000) })
+        #expect(waitUntil(timeout: 2 * Sanitizer.slowdown) { server.stats.bytesIn == 40 * (6 + 3000) })
         server.stop(graceful: true)
         for client in clients {
             #expect(try client.receiveUntilEOF() == payload)
             client.close()
         }
         try Background { server.wait() }.value(timeout: 5 * Sanitizer.slowdown)
-        #expect(server.stats.closed == 10 && server.stats.shutdownForced == 0)
+        #expect(server.stats.closed == 40 && server.stats.shutdownForced == 0)
     }
 
     /// An immediate stop closes every loop's connections at once.
@@ -187,7 +189,6 @@ import Testing
     /// The daemon: `--threads 2` logs its address once, and its stats line adds the loops up.
     @Test func theDaemonListensOnceAndCountsEveryLoop() throws {
         let daemon = try Daemon.serving(["--threads", "2"])
-        #expect(daemon.stderr.components(separatedBy: "listening on").count - 1 == 1, "\(daemon.stderr)")
         #expect(daemon.stderr.contains("threads=2"))
         for i in 0..<20 {
             let client = try TestClient(port: daemon.port)
@@ -197,6 +198,8 @@ import Testing
         #expect(waitUntil(timeout: 5) { (try? daemon.stats()["closed"]) == 20 })
         let stats = try daemon.stats()
         #expect(stats["accepted"] == 20 && stats["bytes.in"] == 10_000 && stats["bytes.out"] == 10_000)
+        // Counted after the stats line, so a second line the other loop might log has had time.
+        #expect(daemon.stderr.components(separatedBy: "listening on").count - 1 == 1, "\(daemon.stderr)")
         daemon.send(signal: SIGTERM)
         #expect(daemon.waitForExit(timeout: 5 * Sanitizer.slowdown) == .exited(0))
         #expect(daemon.stderr.contains("accepted=20 "), "the exit stats line adds up too")
@@ -211,8 +214,6 @@ import Testing
         #expect(daemon.stderr.contains("threads=1 "), "\(daemon.stderr)")
         daemon.send(signal: SIGTERM)
         #expect(daemon.waitForExit(timeout: 5 * Sanitizer.slowdown) == .exited(0))
-        #expect(Configuration(threads: 0).resolvedThreads == Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))),
-                "unpinned, this process may use every CPU")
     }
 
     /// Out-of-range thread counts from each source: exit 64 (78 for the file), one line

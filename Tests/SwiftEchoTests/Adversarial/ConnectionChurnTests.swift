@@ -61,13 +61,15 @@ extension Adversarial {
             let bystanderPayload = Payload.random(count: 4 << 20, seed: 5)
             let bystander = Background { try exchange(bystanderPayload, port: daemon.port) }
             let junk = Payload.random(count: 1 << 20, seed: 6)
+            var resetMidWrite = 0
             for _ in 0..<30 {
                 let client = try TestClient(port: daemon.port, receiveBuffer: 4096)
                 for _ in 0..<4 { _ = client.sendWithoutBlocking(junk) }
                 // The echo has filled our small receive buffer: the server has output queued.
-                _ = waitUntil(timeout: 1) { client.outcome(within: 0) == .data }
+                if waitUntil(timeout: 1, { client.outcome(within: 0) == .data }) { resetMidWrite += 1 }
                 client.reset()
             }
+            #expect(resetMidWrite > 0, "no round reset a connection the server was writing to")
             #expect(mismatch(try bystander.value(timeout: 30 * Sanitizer.slowdown), bystanderPayload) == nil)
             #expect(daemon.waitForExit(timeout: 0.2) == nil, "the daemon died: \(daemon.stderr)")
             #expect(waitUntil(timeout: 5) { (try? daemon.stats()["closed"]) == 31 })

@@ -11,7 +11,8 @@ extension Adversarial {
         /// (somaxconn, 4096 here) instead of being dropped and retried a second later.
         static let wave = 1_000
 
-        @Test(arguments: ["poll", "epoll"])
+        @Test(.enabled(if: hardOpenFilesLimit() >= 10_200, "needs a hard RLIMIT_NOFILE above 10 200"),
+              arguments: ["poll", "epoll"])
         func tenThousandConcurrentConnectionsEachEcho(backend: String) throws {
             let limit = raiseOpenFilesLimit()
             try #require(limit >= Self.connections + 200, "needs an open-files limit above 10 200, have \(limit)")

@@ -152,8 +152,7 @@ final class Daemon: @unchecked Sendable {
         guard let end = daemon.waitForExit(timeout: timeout) else {
             throw TestClientError("\(program) \(arguments) still running after \(timeout) s")
         }
-        daemon.readersDone.wait()
-        return (end, daemon.stdout, daemon.stderr)
+        return (end, daemon.stdout, daemon.stderr)  // waitForExit waited for the last of stderr
     }
 
     var stderr: String { stderrBuffer.text }
