@@ -6,7 +6,4 @@ enum ExitCode {
     static let osError: Int32 = 71      // EX_OSERR: the system refused a resource
     static let cannotCreate: Int32 = 73 // EX_CANTCREAT: the pid file cannot be created
     static let config: Int32 = 78       // EX_CONFIG: the configuration file is unreadable or invalid
-
-    /// The status a shell reports for death by `signal`: what a second signal exits with.
-    static func interrupted(by signal: Int32) -> Int32 { 128 + signal }
 }

@@ -46,10 +46,17 @@ case .serve(let configuration):
                       + " --host, --port and --listen are ignored")
     }
     let server = EchoServer(configuration: configuration, logger: logger, inheritedSockets: inheritedSockets)
-    let signals = SignalHandling(server: server, logger: logger) {
+    let signals = SignalHandling(server: server, onHangup: {
+        logger.notice("received SIGHUP: ignored (this version cannot reload its configuration)")
+    }, onGracefulStop: { _ in
         notifier?.tell(["STOPPING=1", "STATUS=stopping"], logger: logger)
+    })
+    do throws(SignalError) {
+        try signals.install()  // before the server starts any thread: they inherit the signal mask
+    } catch {
+        StandardStreams.err("Error: cannot handle signals: \(error)")
+        exit(ExitCode.osError)
     }
-    signals.install()  // before the server starts any thread: they inherit the signal mask
     // After install: a stop signal from now on ends in the removal of what the claim creates.
     let pidFile = configuration.pidFile.map(PidFile.init(path:))
     do throws(PidFile.Failure) {
@@ -87,5 +94,5 @@ case .serve(let configuration):
         exit(pidFileFailure.exitCode)
     }
     logger.notice("stats", metadata: server.stats.metadata)
-    exit(signals.interruptedStatus ?? ExitCode.success)
+    exit(signals.immediateStop?.exitStatus ?? ExitCode.success)
 }

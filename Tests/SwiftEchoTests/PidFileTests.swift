@@ -27,6 +27,7 @@ import Testing
         daemon.send(signal: SIGTERM)
         #expect(daemon.waitForOutput(containing: "stopping gracefully", timeout: 5))
         #expect(scratch.names == ["echo.pid"], "still there while draining")
+        usleep(300_000)  // sooner, the same signal would be the same stop request
         daemon.send(signal: SIGTERM)
         #expect(daemon.waitForExit(timeout: 5) == .exited(128 + SIGTERM))
         #expect(scratch.names.isEmpty)
