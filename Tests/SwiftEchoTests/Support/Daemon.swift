@@ -126,11 +126,13 @@ final class Daemon: @unchecked Sendable {
                            timeout: timeout)
     }
 
-    /// Starts `echo-cli ARGUMENTS` as they are and waits for `listeners` `listening on` lines.
+    /// Starts `echo-cli ARGUMENTS` as they are (or `program`, which execs it: `ip netns exec`)
+    /// and waits for `listeners` `listening on` lines.
     static func started(_ arguments: [String], listeners: Int, environment: [String: String] = [:],
                         shellPrefix: String? = nil, passing descriptors: [Int32] = [],
-                        timeout: Double = 10) throws -> Daemon {
-        let daemon = try Daemon(arguments, environment: environment, shellPrefix: shellPrefix, passing: descriptors)
+                        timeout: Double = 10, program: String = Daemon.binaryPath) throws -> Daemon {
+        let daemon = try Daemon(arguments, environment: environment, shellPrefix: shellPrefix, passing: descriptors,
+                                program: program)
         guard daemon.waitForOutput(containing: "listening on", count: listeners, timeout: timeout) else {
             throw TestClientError("not \(listeners) 'listening on' line(s) within \(timeout) s; stderr:\n\(daemon.stderr)")
         }
@@ -180,10 +182,10 @@ final class Daemon: @unchecked Sendable {
         return end
     }
 
-    /// Expects the open descriptors back at the baseline within two seconds: the test's
-    /// connections are all closed by then, and the server must have closed its ends.
-    func expectDescriptorsAtBaseline(sourceLocation: SourceLocation = #_sourceLocation) {
-        let back = waitUntil(timeout: 2) { self.probe.openDescriptors == self.baselineDescriptors }
+    /// Expects the open descriptors back at the baseline within `seconds` (two by default): the
+    /// test's connections are all closed by then, and the server must have closed its ends.
+    func expectDescriptorsAtBaseline(within seconds: Double = 2, sourceLocation: SourceLocation = #_sourceLocation) {
+        let back = waitUntil(timeout: seconds) { self.probe.openDescriptors == self.baselineDescriptors }
         #expect(back, "descriptors: \(probe.openDescriptors), baseline \(baselineDescriptors)",
                 sourceLocation: sourceLocation)
     }
