@@ -16,7 +16,7 @@ static int wait_for(int fd, short events) {
     struct pollfd p = {.fd = fd, .events = events};
     int n;
     do n = poll(&p, 1, IDLE_WAIT_MS);
-    while (n == -1 && errno == EINTR);
+    while (n == -1 && errno == EINTR && !cb_interrupted());
     return n == 1 ? 0 : -1;
 }
 
@@ -39,6 +39,10 @@ int cb_idle_open(const char *host, int port, int count, int *fds, char *error, s
     }
     int opened = 0;
     for (; opened < count; opened++) {
+        if (cb_interrupted()) {
+            snprintf(error, error_len, "interrupted after %d connections", opened);
+            break;
+        }
         errno = 0;
         int fd = socket(address->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd == -1) {

@@ -466,6 +466,10 @@ int cb_load_run(const cb_load_config *config, cb_load_result *result, char *erro
             return -1;
         }
         for (int i = 0; i < n; i++) on_event(&e, &e.conns[events[i].index], events[i].events);
+        if ((result->interrupted = cb_interrupted())) {
+            enter(&e, CB_PHASE_DONE); /* a window in progress is measured up to here */
+            break;
+        }
         if (e.now >= e.next_progress) {
             report(&e, 0);
             e.next_progress = e.now + PROGRESS_NS;

@@ -107,6 +107,8 @@ typedef struct cb_load_result {
     uint64_t disconnects;       /* EOF or reset while running */
     uint64_t timeouts;          /* an echo still incomplete and silent at the end of the drain */
     double cpu_s;               /* this process's CPU time (user + system) over the window */
+    int interrupted;            /* the signal that ended the run early (cb_catch_interrupts), or 0;
+                                   a window cut short is measured up to the signal */
     cb_histogram latency;       /* ns from a message's first byte sent to its last byte back */
 } cb_load_result;
 
@@ -122,6 +124,17 @@ int cb_load_run(const cb_load_config *config, cb_load_result *result, char *erro
 int cb_pin_to_cpu(int cpu);
 /* CPUs this process may run on; 0 when unknown. */
 int cb_allowed_cpus(void);
+
+/* Makes SIGINT, SIGTERM and SIGHUP record themselves instead of ending the process, so that
+ * the caller can stop what it started and report. 0, or -1 with errno. */
+int cb_catch_interrupts(void);
+/* The first of those signals caught so far, or 0. A load run in progress ends soon after one
+ * (within its 250 ms tick), and cb_idle_open stops opening. */
+int cb_interrupted(void);
+
+/* Linux: orphaned descendants are re-parented to this process instead of init, so that they
+ * can be found, stopped and reaped. 0, or -1 with errno (ENOSYS elsewhere). */
+int cb_become_subreaper(void);
 
 /* Opens `count` connections and makes one 1-byte round trip on each, so that the server has
  * accepted and served every one; they stay open in `fds` for the caller to measure, then

@@ -39,6 +39,7 @@ enum LoadCommand {
             serverPID = Int32(try options.integer("server-pid", default: 0, in: 1...Int(Int32.max)))
         }
         let report: LoadReport
+        Interrupt.catchSignals()
         do {
             report = try LoadRun.run(workload, host: host, port: port, serverPID: serverPID,
                                      progress: ProgressLine(label: ""))
@@ -47,6 +48,7 @@ enum LoadCommand {
             return .failed
         }
         print(options.flag("json") ? report.json(host: host, port: port).text : report.text(host: host, port: port))
+        if let signal = report.interrupted { return .interrupted(by: signal) }
         if report.ready == 0 {
             StandardError.line("echo-bench: no connection to \(host):\(port) got its first echo")
             return .failed

@@ -7,6 +7,11 @@ extension LoadReport {
         var lines = [
             "echo-bench load \(host):\(port): \(workload.conns) connections, \(shape), \(workload.framing.rawValue) framing, expecting \(workload.expectation.rawValue)",
             "  measured      \(Decimal3.fixed(measuredSeconds, places: 2)) s after \(Decimal3.text(workload.warmup)) s of warm-up",
+        ]
+        if let interrupted {
+            lines.append("  interrupted   by \(Interrupt.name(interrupted)): the figures cover what ran before it")
+        }
+        lines += [
             "  connections   \(ready) ready, \(connectFailures) failed, connected in \(Decimal3.fixed(connectSeconds, places: 2)) s",
             "  round trips   \(Decimal3.grouped(roundTripsPerSecond))/s (\(Decimal3.grouped(Double(roundTrips))) in the window)",
             "  throughput    \(Decimal3.fixed(megabytesSentPerSecond, places: 1)) MB/s sent, \(Decimal3.fixed(megabytesReceivedPerSecond, places: 1)) MB/s received",
@@ -68,6 +73,7 @@ extension LoadReport {
         object.add("loadgen_cpu_percent", loadgenCPU * 100)
         object.add("server_cpu_percent", serverCPU.map { $0 * 100 })
         object.add("server_cpu_us_per_round_trip", serverMicrosecondsPerRoundTrip)
+        if let interrupted { object.add("interrupted", Interrupt.name(interrupted)) }
         return object
     }
 

@@ -20,6 +20,8 @@ struct LoadReport: Sendable {
     var loadgenCPU: Double
     /// The server's, when its process is known.
     var serverCPU: Double?
+    /// The signal that ended the run early; the figures cover what ran before it.
+    var interrupted: Int32?
 
     var roundTripsPerSecond: Double { measuredSeconds > 0 ? Double(roundTrips) / measuredSeconds : 0 }
     /// Megabytes (10^6) per second, each way.
@@ -54,6 +56,7 @@ struct LoadReport: Sendable {
         latency = withUnsafePointer(to: result.latency) { LatencySummary($0) }
         loadgenCPU = result.measured_s > 0 ? result.cpu_s / result.measured_s : 0
         self.serverCPU = serverCPU
+        interrupted = result.interrupted == 0 ? nil : result.interrupted
     }
 }
 

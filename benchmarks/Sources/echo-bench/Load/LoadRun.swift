@@ -50,11 +50,12 @@ enum LoadRun {
         }
 
         func phase(_ phase: cb_phase, started: Bool, elapsed: Double, roundTrips: UInt64) {
+            // The window closes when the drain begins, or earlier when a signal ends the run.
             if started, let serverPID {
                 if phase == CB_PHASE_MEASURE {
                     serverCPUAtStart = ProcessProbe.cpuSeconds(serverPID)
                     windowStart = Monotonic.seconds()
-                } else if phase == CB_PHASE_DRAIN {
+                } else if phase.rawValue > CB_PHASE_MEASURE.rawValue, serverCPUAtStart != nil, serverCPUAtEnd == nil {
                     serverCPUAtEnd = ProcessProbe.cpuSeconds(serverPID)
                     windowEnd = Monotonic.seconds()
                 }

@@ -17,7 +17,7 @@ extension SuiteReport {
         var out = [
             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" font-family=\"sans-serif\" font-size=\"11\">",
             "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>",
-            "<text x=\"10\" y=\"20\" font-size=\"15\" font-weight=\"bold\">Round trips per second (median of \(settings.rounds))</text>",
+            "<text x=\"10\" y=\"20\" font-size=\"15\" font-weight=\"bold\">Round trips per second (median of \(settings.rounds))\(interrupted.map { ", interrupted by " + Interrupt.name($0) } ?? "")</text>",
             "<text x=\"10\" y=\"38\" fill=\"#555\">\(escape(machine.date)), \(machine.cores) cores, \(escape(machine.cpuModel)); bars scaled to each workload's fastest</text>",
         ]
         for (row, workload) in workloadNames.enumerated() {

@@ -10,6 +10,10 @@ extension SuiteReport {
         out.append("")
         out.append("```sh\n\(commandLine)\n```")
         out.append("")
+        if let interrupted {
+            out.append("**Interrupted by \(Interrupt.name(interrupted))** after \(runs.count) of \(plannedRuns) runs\(idle.isEmpty ? "" : " and the idle memory of \(idle.count) servers"): the tables hold what was measured before it; the run it cut short is left out.")
+            out.append("")
+        }
 
         out.append("Round trips per second (stream rows: chunks of SIZE bytes), and the ratio to the baseline (the median of the ratios within each round); ⚠ marks errors or missing connections.")
         out.append("")

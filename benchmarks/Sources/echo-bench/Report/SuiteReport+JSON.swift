@@ -12,6 +12,8 @@ extension SuiteReport {
         object.add("duration_s", settings.duration)
         object.add("pinned", settings.serverCPU != nil)
         object.add("baseline", settings.baseline)
+        object.add("runs_planned", plannedRuns)
+        if let interrupted { object.add("interrupted", Interrupt.name(interrupted)) }
         object.add("runs", array: runs.map { record in
             var entry = record.report?.json(host: settings.host, port: 0) ?? JSONObject()
             entry.add("server", record.server)

@@ -5,6 +5,11 @@ struct SuiteReport: Sendable {
     var commandLine: String
     var runs: [RunRecord]
     var idle: [IdleRecord]
+    /// The signal that cut the suite short: the tables hold the runs finished before it.
+    var interrupted: Int32?
+
+    /// How many load runs the settings ask for.
+    var plannedRuns: Int { settings.workloads.count * settings.rounds * settings.servers.count }
 
     var serverNames: [String] { settings.servers.map(\.name) }
     var workloadNames: [String] { settings.workloads.map(\.name) }

@@ -46,7 +46,7 @@ final class ServerProcess {
     func waitUntilListening(host: String, timeout: Double) -> Bool {
         let deadline = Monotonic.seconds() + timeout
         while Monotonic.seconds() < deadline {
-            if !isRunning { return false }
+            if !isRunning || Interrupt.signal != nil { return false }
             if Self.canConnect(host: host, port: port) {
                 serverPID = ProcessProbe.listeningProcess(port: port) ?? spawnedPID
                 return true
@@ -61,17 +61,40 @@ final class ServerProcess {
         return waitpid(spawnedPID, &status, WNOHANG) == 0
     }
 
-    /// SIGTERM to the whole group, SIGKILL after `grace` seconds; reaps the child.
+    /// Stops everything the server started: SIGTERM to its process group, SIGKILL after
+    /// `grace` seconds (one after an interrupt: the person waiting wants the prompt back) to
+    /// whatever of the group is left, then any orphan that left the group (echo-bench is their
+    /// subreaper). Reaps them all; returns once none is left, or after a bounded wait.
     func stop(grace: Double = 3) {
         kill(-spawnedPID, SIGTERM)
-        let deadline = Monotonic.seconds() + grace
-        var status: Int32 = 0
-        while Monotonic.seconds() < deadline {
-            if waitpid(spawnedPID, &status, WNOHANG) != 0 { return }
-            usleep(10_000)
+        if !waitUntilGone(seconds: Interrupt.signal == nil ? grace : min(grace, 1)) {
+            kill(-spawnedPID, SIGKILL)
+            _ = waitUntilGone(seconds: 2)
         }
-        kill(-spawnedPID, SIGKILL)
-        waitpid(spawnedPID, &status, 0)
+        for orphan in ProcessProbe.children(of: getpid()) { kill(orphan, SIGKILL) }
+        _ = waitUntil(seconds: 2) { Self.reapChildren() && ProcessProbe.children(of: getpid()).isEmpty }
+    }
+
+    /// Reaps every exited child (the server, and the orphans re-parented to us) until no process
+    /// of the group is left.
+    private func waitUntilGone(seconds: Double) -> Bool {
+        waitUntil(seconds: seconds) { Self.reapChildren() && kill(-spawnedPID, 0) == -1 && errno == ESRCH }
+    }
+
+    private func waitUntil(seconds: Double, _ condition: () -> Bool) -> Bool {
+        let deadline = Monotonic.seconds() + seconds
+        while !condition() {
+            if Monotonic.seconds() >= deadline { return false }
+            usleep(5_000)
+        }
+        return true
+    }
+
+    /// Collects every child that has exited; true, so it can lead a condition.
+    private static func reapChildren() -> Bool {
+        var status: Int32 = 0
+        while waitpid(-1, &status, WNOHANG) > 0 {}
+        return true
     }
 
     /// A plain blocking connect, closed at once.

@@ -43,19 +43,21 @@ enum SuiteCommand {
     static func run(_ options: ParsedOptions) throws(UsageError) -> ExitStatus {
         let settings = try settings(from: options)
         mkdir(settings.logFolder, 0o755)
-        let runner = SuiteRunner(settings: settings, progress: ProgressLine(label: ""))
-        let (runs, idle) = runner.run()
+        Interrupt.catchSignals()
+        _ = cb_become_subreaper()
+        let outcome = SuiteRunner(settings: settings, progress: ProgressLine(label: "")).run()
         let report = SuiteReport(settings: settings, machine: .current(),
                                  commandLine: (["echo-bench"] + CommandLine.arguments.dropFirst()).map(shellQuoted).joined(separator: " "),
-                                 runs: runs, idle: idle)
+                                 runs: outcome.runs, idle: outcome.idle, interrupted: outcome.interrupted)
         let markdown = report.markdown()
         print(markdown)
         var written = true
         if let path = options.string("md") { written = write(markdown + "\n", to: path) && written }
         if let path = options.string("svg") { written = write(report.svg(), to: path) && written }
         if let path = options.string("json") { written = write(report.json().text + "\n", to: path) && written }
+        if let signal = outcome.interrupted { return .interrupted(by: signal) }
         if !written { return .failed }
-        if runs.allSatisfy({ $0.report == nil }) { return .failed }
+        if outcome.runs.allSatisfy({ $0.report == nil }) { return .failed }
         return report.problems.isEmpty ? .success : .errorsCounted
     }
 

@@ -33,26 +33,38 @@ struct SuiteRunner {
     let settings: SuiteSettings
     let progress: ProgressLine?
 
-    func run() -> (runs: [RunRecord], idle: [IdleRecord]) {
+    /// What ran. After SIGINT, SIGTERM or SIGHUP (`interrupted`) it holds the runs finished
+    /// before the signal; the run it cut short is left out, and its server is stopped.
+    struct Outcome {
         var runs: [RunRecord] = []
+        var idle: [IdleRecord] = []
+        var interrupted: Int32?
+    }
+
+    func run() -> Outcome {
+        var outcome = Outcome()
         let total = settings.workloads.count * settings.rounds * settings.servers.count
-        for workload in settings.workloads {
+        steps: for workload in settings.workloads {
             for round in 1...settings.rounds {
                 for server in settings.servers {
-                    let label = "[\(runs.count + 1)/\(total)] \(workload.name), \(server.name), round \(round): "
-                    runs.append(runOnce(server, workload, round: round, label: label))
+                    let label = "[\(outcome.runs.count + 1)/\(total)] \(workload.name), \(server.name), round \(round): "
+                    let record = runOnce(server, workload, round: round, label: label)
+                    if Interrupt.signal != nil { break steps }
+                    outcome.runs.append(record)
                 }
             }
         }
-        var idle: [IdleRecord] = []
-        if settings.idleConnections > 0 {
+        if settings.idleConnections > 0, Interrupt.signal == nil {
             for server in settings.servers where !server.isSelect {
                 progress?.show("idle memory: \(server.name), \(settings.idleConnections) connections")
-                idle.append(measureIdle(server))
+                let record = measureIdle(server)
+                if Interrupt.signal != nil { break }
+                outcome.idle.append(record)
             }
         }
         progress?.finish()
-        return (runs, idle)
+        outcome.interrupted = Interrupt.signal
+        return outcome
     }
 
     private func start(_ server: ServerSpec) -> Result<ServerProcess, ServerProcess.LaunchError> {

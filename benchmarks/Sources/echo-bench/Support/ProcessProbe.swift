@@ -31,6 +31,27 @@ enum ProcessProbe {
 
     static func peakResidentBytes(_ pid: Int32) -> Int? { statusBytes(pid, "VmHWM") }
 
+    /// The processes whose parent is `pid`, from /proc/PID/stat (zombies included).
+    static func children(of parent: Int32) -> [Int32] {
+        var found: [Int32] = []
+        forEachProcess { pid in
+            guard let stat = readText("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else { return }
+            // After the command name: state, then the parent's pid.
+            let fields = stat[stat.index(after: close)...].split(separator: " ", maxSplits: 3)
+            if fields.count > 1, Int32(fields[1]) == parent { found.append(pid) }
+        }
+        return found
+    }
+
+    /// Calls `body` with every process ID in /proc.
+    private static func forEachProcess(_ body: (Int32) -> Void) {
+        guard let proc = opendir("/proc") else { return }
+        defer { closedir(proc) }
+        while let entry = readdir(proc) {
+            if let pid = Int32(entryName(entry)) { body(pid) }
+        }
+    }
+
     /// The process that owns the TCP socket listening on `port`, found through the socket's
     /// inode: a server started through `sh -c` is still found, whatever wraps it.
     static func listeningProcess(port: Int) -> Int32? {
@@ -46,14 +67,12 @@ enum ProcessProbe {
                 inodes.insert(fields[9])
             }
         }
-        guard !inodes.isEmpty, let proc = opendir("/proc") else { return nil }
-        defer { closedir(proc) }
-        while let entry = readdir(proc) {
-            let name = entryName(entry)
-            guard let pid = Int32(name) else { continue }
-            if ownsSocket(pid: pid, inodes: inodes) { return pid }
+        guard !inodes.isEmpty else { return nil }
+        var owner: Int32?
+        forEachProcess { pid in
+            if owner == nil, ownsSocket(pid: pid, inodes: inodes) { owner = pid }
         }
-        return nil
+        return owner
     }
 
     private static func ownsSocket(pid: Int32, inodes: Set<Substring>) -> Bool {

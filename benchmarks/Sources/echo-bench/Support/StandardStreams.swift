@@ -29,13 +29,19 @@ private let systemWrite = Darwin.write
 #endif
 
 /// How echo-bench exits, so scripts can tell a clean run from one that counted errors.
-enum ExitStatus: Int32 {
-    case success = 0
+struct ExitStatus: Equatable, Sendable {
+    let rawValue: Int32
+
+    static let success = ExitStatus(rawValue: 0)
     /// The run finished but counted errors: wrong or missing bytes, failed connects.
-    case errorsCounted = 1
+    static let errorsCounted = ExitStatus(rawValue: 1)
     /// The run could not start, or no connection got ready.
-    case failed = 2
-    case usage = 64
+    static let failed = ExitStatus(rawValue: 2)
+    static let usage = ExitStatus(rawValue: 64)
+
+    /// 128 + the signal (130 for SIGINT, 143 for SIGTERM): what a shell reports for a process
+    /// the signal ended, so a script sees the interrupt even though echo-bench reported first.
+    static func interrupted(by signal: Int32) -> ExitStatus { ExitStatus(rawValue: 128 + signal) }
 
     func terminate() -> Never { exit(rawValue) }
 }
