@@ -115,22 +115,6 @@ import Testing
 /// A logger that drops everything, for tests that do not look at logs.
 let quietLogger = Logger(label: "test", logLevel: .critical, sink: CapturingSink())
 
-/// The README's embedding example, verbatim but for the logger's sink, so it keeps compiling
-/// and working.
-@Test func readmeEmbeddingExample() throws {
-    var configuration = Configuration()
-    configuration.port = 0                       // any free port
-    configuration.idleTimeout = .seconds(30)
-    let server = EchoServer(configuration: configuration,
-                            logger: Logger(label: "my-app", logLevel: .notice, sink: CapturingSink()))
-    try server.start()                           // binds, then serves on a thread of its own
-    print("echo on", server.localAddresses)      // [127.0.0.1:41234]
-    print(server.stats.accepted)                 // counters, from any thread
-    server.stop()                                // graceful, within configuration.shutdownTimeout
-    server.wait()
-    #expect((server.localAddresses.first?.port ?? 0) > 0)
-}
-
 /// A configuration built in code gets the same checks as a parsed one: no trap on a port
 /// that does not fit in 16 bits.
 @Test func anOutOfRangeSettingIsRefusedNotTrapped() {

@@ -66,6 +66,7 @@ public final class EchoServer: Sendable {
 
     private let state = Locked(State())
     private let finished = DispatchGroup()
+    private let readiness = Readiness()
 
     /// A server answering with `hook`, or, without one, with the configuration's built-in hook
     /// (the echo by default). With `inheritedSockets` (from ``SocketActivation``), it serves
@@ -93,9 +94,43 @@ public final class EchoServer: Sendable {
         try launch(group, loops: 0..<group.loops.count)
     }
 
+    /// Binds the listeners and serves until every loop has stopped: after ``stop(graceful:)``,
+    /// or once the calling task is cancelled, which stops gracefully (within the
+    /// configuration's `shutdownTimeout`). The loops run on threads of their own, so no thread
+    /// of Swift's task pool waits. A loop's failure is thrown, once every loop has stopped.
+    /// ``waitUntilListening()`` tells another task when connections can be accepted.
+    ///
+    /// ```swift
+    /// let server = EchoServer(configuration: configuration)
+    /// let serving = Task { try await server.run() }
+    /// print("listening on", try await server.waitUntilListening())
+    /// serving.cancel()                   // a graceful stop; run() returns once drained
+    /// ```
+    public func run() async throws(EchoServerError) {
+        let group = try prepare()
+        try launch(group, loops: 0..<group.loops.count)
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                finished.notify(queue: .global()) { continuation.resume() }
+            }
+        } onCancel: {
+            stop(graceful: true)
+        }
+        if let failure = state.withLock({ $0.failure }) { throw failure }
+    }
+
+    /// Waits until the server listens (``run()`` or ``start()`` has bound every listener and
+    /// connections can be accepted) and returns ``localAddresses``. Throws the error the
+    /// start failed with (an ``EchoServerError``), or `CancellationError` if the waiting task
+    /// is cancelled first. Once the server has listened, it returns at once.
+    public func waitUntilListening() async throws -> [ListeningAddress] {
+        try await readiness.wait()
+    }
+
     /// Binds the listeners and serves on the calling thread (and `threads - 1` new ones) until
     /// every loop has stopped. `onListening` runs on this thread once connections can be
     /// accepted (and `localAddresses` is ready): the moment to tell a service manager.
+    @available(*, noasync, message: "blocks its thread until the server stops: use 'try await run()' in async code")
     public func run(onListening: () -> Void = {}) throws(EchoServerError) {
         let group = try prepare()
         finished.enter()
@@ -131,6 +166,7 @@ public final class EchoServer: Sendable {
 
     /// Waits until a started server has stopped, every loop (returns at once if it never
     /// started).
+    @available(*, noasync, message: "blocks its thread until the server stops: use 'try await run()' in async code")
     public func wait() {
         finished.wait()
     }
@@ -173,6 +209,7 @@ public final class EchoServer: Sendable {
             guard case .idle = state.phase else { throw .alreadyStarted }
             state.phase = .starting
         }
+        readiness.starting()
         do {
             let (group, listeners) = try makeLoops()
             state.withLock { state in
@@ -187,9 +224,11 @@ public final class EchoServer: Sendable {
                     group.requestStop(graceful: graceful)
                 }
             }
+            readiness.listening(localAddresses)
             return group
         } catch {
             state.withLock { $0.phase = .idle }
+            readiness.failed(error)
             throw error
         }
     }
