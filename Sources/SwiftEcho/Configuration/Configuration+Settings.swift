@@ -118,6 +118,11 @@ extension Configuration {
                 "pid-file", valueName: "path", .optionalPath, \.pidFile,
                 help: "Write the process ID to this file once listening, and remove it on exit;"
                     + " a file naming a live process is refused, a stale one replaced."),
+            .single(
+                "metrics", valueName: "address", .optionalTCPAddress, \.metrics,
+                help: "Serve Prometheus metrics (GET /metrics) and health checks (/livez, and"
+                    + " /readyz, 503 once a graceful stop begins) over HTTP at HOST:PORT, on a"
+                    + " thread of their own; port 0 picks a free one. Off unless given."),
         ]
     )
 }

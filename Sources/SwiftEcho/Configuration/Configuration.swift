@@ -70,6 +70,9 @@ public struct Configuration: Sendable, Equatable {
     /// Most TCP connections one client address may hold at once (`--max-connections-per-ip`),
     /// 0...1_000_000; zero turns the limit off.
     public var maxConnectionsPerIP: Int
+    /// Where to serve metrics and health checks over HTTP (`--metrics`): `GET /metrics`,
+    /// `/livez`, `/readyz`, on a loop and thread of their own. nil serves none.
+    public var metrics: ListenAddress?
 
     /// A configuration with the given values; every parameter defaults to the daemon's default.
     public init(
@@ -97,7 +100,8 @@ public struct Configuration: Sendable, Equatable {
         udp: Bool = false,
         udpRate: Int = 1000,
         allow: [String] = [],
-        maxConnectionsPerIP: Int = 0
+        maxConnectionsPerIP: Int = 0,
+        metrics: ListenAddress? = nil
     ) {
         self.host = host
         self.port = port
@@ -124,5 +128,6 @@ public struct Configuration: Sendable, Equatable {
         self.udpRate = udpRate
         self.allow = allow
         self.maxConnectionsPerIP = maxConnectionsPerIP
+        self.metrics = metrics
     }
 }

@@ -153,3 +153,32 @@ extension ValueFormat where Value == Int {
         )
     }
 }
+
+extension ValueFormat where Value == ListenAddress? {
+    /// `HOST:PORT` or `[IPV6]:PORT`, or none: the empty text (how a later source clears an
+    /// earlier one) is nil. For endpoints served over TCP only, such as HTTP.
+    static var optionalTCPAddress: ValueFormat {
+        @Sendable func check(_ text: String) -> Result<ListenAddress?, ListenAddress.ParseError> {
+            if text.isEmpty { return .success(nil) }
+            do throws(ListenAddress.ParseError) {
+                let address = try ListenAddress(parsing: text)
+                guard case .tcp = address else {
+                    return .failure(ListenAddress.ParseError(description: "this endpoint is served over TCP only"))
+                }
+                return .success(address)
+            } catch {
+                return .failure(error)
+            }
+        }
+        return ValueFormat(
+            kind: .string, expectation: "HOST:PORT or [IPV6]:PORT (PORT from 0 to 65535)",
+            parse: { text -> ListenAddress?? in
+                if case .success(let address) = check(text) { .some(address) } else { nil }
+            },
+            format: { $0?.description ?? "" },
+            problem: { text in
+                if case .failure(let error) = check(text) { error.description } else { nil }
+            }
+        )
+    }
+}

@@ -54,6 +54,10 @@ public final class EchoServer: Sendable {
         var failure: EchoServerError?
         /// The Unix socket files still to remove.
         var socketFiles: [UnixSocketFile] = []
+        /// Serving `configuration.metrics`, from start until the last loop ends.
+        var metrics: MetricsServer?
+        /// A stop was asked for: the server is no longer ready (`/readyz` answers 503).
+        var stopAsked = false
 
         /// Removes the socket files once, as the stop is asked for: while our listeners are
         /// still open their files cannot have been replaced by one that reuses the inode
@@ -154,6 +158,7 @@ public final class EchoServer: Sendable {
     /// Returns at once; `wait()` waits for the end.
     public func stop(graceful: Bool = true) {
         state.withLock { state in
+            state.stopAsked = true
             switch state.phase {
             case .running(let group):
                 state.removeSocketFiles()
@@ -169,6 +174,21 @@ public final class EchoServer: Sendable {
     @available(*, noasync, message: "blocks its thread until the server stops: use 'try await run()' in async code")
     public func wait() {
         finished.wait()
+    }
+
+    /// Whether the server accepts connections now: from `start` (or `run`) until a stop is
+    /// asked for. What `/readyz` answers, so a balancer takes a draining server out.
+    public var isReady: Bool {
+        state.withLock { state in
+            if case .running = state.phase { return !state.stopAsked }
+            return false
+        }
+    }
+
+    /// Where `/metrics`, `/livez` and `/readyz` are served (`configuration.metrics`, with the
+    /// real port); nil without metrics, or before `start`.
+    public var metricsAddress: ListeningAddress? {
+        state.withLock { $0.metrics }?.address
     }
 
     /// Where the server listens (real ports, also for port 0). Empty before `start`.
@@ -210,9 +230,17 @@ public final class EchoServer: Sendable {
             state.phase = .starting
         }
         readiness.starting()
-        do {
+        do throws(EchoServerError) {
             let (group, listeners) = try makeLoops()
+            let metrics: MetricsServer?
+            do throws(EchoServerError) {
+                metrics = try startMetricsServer()
+            } catch {
+                listeners.removeSocketFiles()
+                throw error
+            }
             state.withLock { state in
+                state.metrics = metrics
                 state.phase = .running(group)
                 state.addresses = listeners.listeners.filter { $0.kind != .udp }.map(\.address)
                 state.udpAddresses = listeners.listeners.filter { $0.kind == .udp }.map(\.address)
@@ -224,6 +252,7 @@ public final class EchoServer: Sendable {
                     group.requestStop(graceful: graceful)
                 }
             }
+            if metrics != nil { finished.enter() }  // left once it has stopped, after the loops
             readiness.listening(localAddresses)
             return group
         } catch {
@@ -369,15 +398,25 @@ public final class EchoServer: Sendable {
     /// files a stop did not already remove (a loop failed, or never ran); the loops (and their
     /// descriptors) go when the last thread lets go of the group.
     private func loopEnded(_ group: LoopGroup, failure: EchoServerError?) {
-        state.withLock { state in
+        let metrics = state.withLock { state -> MetricsServer? in
             state.loopsRunning -= 1
             if state.failure == nil { state.failure = failure }
             if failure != nil { state.removeSocketFiles() }
-            guard state.loopsRunning == 0 else { return }
+            guard state.loopsRunning == 0 else { return nil }
             state.removeSocketFiles()
             state.finalStats = group.stats
             state.finalStatsPerLoop = group.statsPerLoop
             state.phase = .stopped
+            return state.metrics
+        }
+        // Serving until now (/readyz said 503 throughout the drain); the server is finished
+        // once it has stopped too, so its port is free when wait() returns.
+        if let metrics {
+            metrics.stop()
+            DispatchQueue.global().async { [finished] in
+                metrics.wait()
+                finished.leave()
+            }
         }
     }
 }
