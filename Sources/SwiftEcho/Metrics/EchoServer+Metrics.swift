@@ -30,21 +30,19 @@ extension EchoServer {
         text.sample("echo_build_info", labels: [("version", CommandLineInterface.version),
                                                 ("backend", backend ?? configuration.backend.rawValue)], UInt64(1))
         let process = ProcessFigures.now(startTime: processStart)
-        if let start = process.startTime {
-            text.family("echo_process_start_time_seconds", .gauge, help: "When the process started, in seconds since the Unix epoch.")
-            text.sample("echo_process_start_time_seconds", start)
-        }
-        if let cpu = process.cpuSeconds {
-            text.family("echo_process_cpu_seconds_total", .counter, help: "User and system CPU time the process has used, in seconds.")
-            text.sample("echo_process_cpu_seconds_total", cpu)
-        }
-        if let resident = process.residentBytes {
-            text.family("echo_process_resident_memory_bytes", .gauge, help: "Resident memory of the process, in bytes.")
-            text.sample("echo_process_resident_memory_bytes", resident)
-        }
-        if let descriptors = process.openDescriptors {
-            text.family("echo_process_open_fds", .gauge, help: "Open file descriptors of the process.")
-            text.sample("echo_process_open_fds", descriptors)
+        let figures: [(String, PrometheusText.MetricType, String, Double?)] = [
+            ("echo_process_start_time_seconds", .gauge, "When the process started, in seconds since the Unix epoch.",
+             process.startTime),
+            ("echo_process_cpu_seconds_total", .counter, "User and system CPU time the process has used, in seconds.",
+             process.cpuSeconds),
+            ("echo_process_resident_memory_bytes", .gauge, "Resident memory of the process, in bytes.",
+             process.residentBytes.map(Double.init)),
+            ("echo_process_open_fds", .gauge, "Open file descriptors of the process.", process.openDescriptors.map(Double.init)),
+        ]
+        for (name, type, help, value) in figures {
+            guard let value else { continue }  // not on this platform
+            text.family(name, type, help: help)
+            text.sample(name, value)
         }
         return text.text
     }
