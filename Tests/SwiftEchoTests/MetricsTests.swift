@@ -165,6 +165,22 @@ import Testing
         #expect(throws: (any Error).self) { try TestClient(port: port, timeout: 1) }  // closed with the server
     }
 
+    /// With a drain delay, a graceful stop makes the server unready at once but closes its
+    /// listeners only after the delay: a balancer has that long to take it out.
+    @Test func aDrainDelayKeepsAcceptingWhileNotReady() throws {
+        let server = try Self.server { $0.drainDelay = .milliseconds(600) }
+        let port = try #require(server.metricsAddress?.port)
+        server.stop(graceful: true)
+        server.stop(graceful: true)  // a repeated stop waits for the same delay
+        #expect(try httpGet(port: port, "/readyz").status == 503)
+        let late = try TestClient(port: server.port)  // accepted during the delay, and served
+        #expect(try late.roundTrip(Array("still here".utf8)))
+        #expect(waitUntil(timeout: 5) { (try? TestClient(port: server.port, timeout: 1)) == nil },
+                "the listener is still open after the drain delay")
+        late.close()
+        try Background { server.wait() }.value(timeout: 10)
+    }
+
     @Test(.enabled(if: Tool.runs("promtool"), "promtool is not installed (Debian package prometheus; .ci/run installs it)"))
     func promtoolAcceptsTheOutput() throws {
         let promtool = try #require(Tool.path("promtool"), "SWIFTECHO_REQUIRE_TOOLS is set, but promtool is missing")
@@ -176,6 +192,14 @@ import Testing
         let check = try Tool.run(promtool, ["check", "metrics"], input: body)
         #expect(check.status == 0, "promtool check metrics: \(check.output)")
         client.close()
+    }
+
+    /// The sample scrape configuration in contrib/ is one Prometheus accepts.
+    @Test(.enabled(if: Tool.runs("promtool"), "promtool is not installed (Debian package prometheus; .ci/run installs it)"))
+    func theContribScrapeConfigurationIsValid() throws {
+        let promtool = try #require(Tool.path("promtool"), "SWIFTECHO_REQUIRE_TOOLS is set, but promtool is missing")
+        let check = try Tool.run(promtool, ["check", "config", contribPath("prometheus/prometheus.yml")])
+        #expect(check.status == 0, "promtool check config: \(check.output)")
     }
 
     @Test func aMetricsAddressInUseBindsNothing() throws {

@@ -78,6 +78,7 @@ struct SettingExample: Sendable, CustomTestStringConvertible {
         SettingExample(name: "allow", text: "10.0.0.0/8", expected: Configuration(allow: ["10.0.0.0/8"])),
         SettingExample(name: "max-connections-per-ip", text: "3", expected: Configuration(maxConnectionsPerIP: 3)),
         SettingExample(name: "metrics", text: "[::1]:9100", expected: Configuration(metrics: .tcp(host: "::1", port: 9100))),
+        SettingExample(name: "drain-delay", text: "2.5", expected: Configuration(drainDelay: .milliseconds(2500))),
     ]
 }
 

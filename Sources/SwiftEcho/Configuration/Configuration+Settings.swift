@@ -123,6 +123,11 @@ extension Configuration {
                 help: "Serve Prometheus metrics (GET /metrics) and health checks (/livez, and"
                     + " /readyz, 503 once a graceful stop begins) over HTTP at HOST:PORT, on a"
                     + " thread of their own; port 0 picks a free one. Off unless given."),
+            .single(
+                "drain-delay", valueName: "seconds", .seconds(in: .zero ... .seconds(3600)), \.drainDelay,
+                help: "On a graceful stop, go on accepting this long while /readyz answers 503, so"
+                    + " a load balancer's health checks take this instance out before its listeners"
+                    + " close; 0 closes them at once."),
         ]
     )
 }

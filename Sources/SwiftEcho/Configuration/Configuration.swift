@@ -73,6 +73,10 @@ public struct Configuration: Sendable, Equatable {
     /// Where to serve metrics and health checks over HTTP (`--metrics`): `GET /metrics`,
     /// `/livez`, `/readyz`, on a loop and thread of their own. nil serves none.
     public var metrics: ListenAddress?
+    /// On a graceful stop, how long the server goes on accepting while it reports not ready
+    /// (`--drain-delay`), 0...3600 s, so that a load balancer's health checks take it out
+    /// before its listeners close; zero closes them at once.
+    public var drainDelay: Duration
 
     /// A configuration with the given values; every parameter defaults to the daemon's default.
     public init(
@@ -101,7 +105,8 @@ public struct Configuration: Sendable, Equatable {
         udpRate: Int = 1000,
         allow: [String] = [],
         maxConnectionsPerIP: Int = 0,
-        metrics: ListenAddress? = nil
+        metrics: ListenAddress? = nil,
+        drainDelay: Duration = .zero
     ) {
         self.host = host
         self.port = port
@@ -129,5 +134,6 @@ public struct Configuration: Sendable, Equatable {
         self.allow = allow
         self.maxConnectionsPerIP = maxConnectionsPerIP
         self.metrics = metrics
+        self.drainDelay = drainDelay
     }
 }

@@ -58,6 +58,10 @@ public final class EchoServer: Sendable {
         var metrics: MetricsServer?
         /// A stop was asked for: the server is no longer ready (`/readyz` answers 503).
         var stopAsked = false
+        /// A graceful stop is waiting out `configuration.drainDelay` (or has).
+        var drainDelayStarted = false
+        /// The listeners are closed, or closing: any drain delay is over.
+        var closing = false
 
         /// Removes the socket files once, as the stop is asked for: while our listeners are
         /// still open their files cannot have been replaced by one that reuses the inode
@@ -152,13 +156,41 @@ public final class EchoServer: Sendable {
         if let failure = state.withLock({ $0.failure }) { throw failure }
     }
 
-    /// Asks the server to stop, every loop. Graceful (the default): listeners close at once,
-    /// each connection gets every byte already read, then closes cleanly; connections still
-    /// open at the shutdown timeout are closed. Not graceful: everything closes now.
-    /// Returns at once; `wait()` waits for the end.
+    /// Asks the server to stop, every loop. Graceful (the default): the server is no longer
+    /// ready (``isReady``, `/readyz`) at once; after `configuration.drainDelay` (zero: at once)
+    /// the listeners close, each connection gets every byte already read, then closes cleanly;
+    /// connections still open at the shutdown timeout are closed. Not graceful: everything
+    /// closes now, also during the drain delay. Returns at once; `wait()` waits for the end.
     public func stop(graceful: Bool = true) {
+        enum Next { case closeNow, startDelay, awaitDelay }
+        let delay = configuration.drainDelay
+        let next = state.withLock { state -> Next in
+            state.stopAsked = true
+            guard graceful, delay > .zero, case .running = state.phase, !state.closing else { return .closeNow }
+            if state.drainDelayStarted { return .awaitDelay }  // a repeated graceful stop
+            state.drainDelayStarted = true
+            return .startDelay
+        }
+        switch next {
+        case .closeNow:
+            closeAndDrain(graceful: graceful)
+        case .startDelay:
+            logger.notice("draining: not ready, the listeners close in \(ValueSyntax.formatSeconds(delay)) s")
+            let (seconds, attoseconds) = delay.components
+            let nanoseconds = Double(seconds) * 1e9 + Double(attoseconds) / 1e9
+            DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(nanoseconds))) { [self] in
+                closeAndDrain(graceful: true)
+            }
+        case .awaitDelay:
+            break
+        }
+    }
+
+    /// What a stop does once any drain delay is over.
+    private func closeAndDrain(graceful: Bool) {
         state.withLock { state in
             state.stopAsked = true
+            state.closing = true
             switch state.phase {
             case .running(let group):
                 state.removeSocketFiles()
