@@ -8,7 +8,7 @@
  * the limit of the call that grew it, and fail (ENOBUFS, nothing changed) exactly when the
  * limit says so. Any difference aborts.
  */
-#include "cecho.h"
+#include "cecho_internal.h"
 
 #include <errno.h>
 #include <stdint.h>

@@ -15,7 +15,7 @@
  * Input layout: mode, two bytes of max_message, a read count k, k pairs (read size; flags:
  * 0x80 stop after (flags & 3) messages, 0x40 keep waiting), then the stream itself.
  */
-#include "cecho.h"
+#include "cecho_internal.h"
 
 #include <stdint.h>
 #include <stdio.h>

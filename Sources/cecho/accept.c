@@ -1,51 +1,83 @@
 /*
- * accept.c -- taking connections in: the connection cap, select's FD_SETSIZE bound, and
- * descriptor exhaustion (EMFILE/ENFILE), none of which may make the loop spin.
+ * accept.c -- the loop's listeners: taking connections in, the descriptor exhaustion that must
+ * never make the loop spin (EMFILE/ENFILE), and dealing connections to the other loops of a
+ * group. Whether one is served is the connection layer's to say (admit.c). Layer: loop.
  */
 #include "loop.h"
-#include "net.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+static int add_listener(ce_loop *l, int fd, int hand_off, char *err, size_t errlen) {
+    if (l->nlisteners == CE_MAX_LISTENERS) {
+        snprintf(err, errlen, "more than %d listeners", CE_MAX_LISTENERS);
+        close(fd);
+        errno = ENOSPC;
+        return -1;
+    }
+    if (fd >= l->backend->fd_bound || fd >= l->conns.setsize) {
+        snprintf(err, errlen, "listening descriptor %d is beyond what the %s backend can watch",
+                 fd, l->backend->name);
+        close(fd);
+        errno = EBADF;
+        return -1;
+    }
+    if (l->backend->engine->watch(l->engine, fd, 0, CE_READABLE) == -1) {
+        int saved = errno;
+        snprintf(err, errlen, "watching listener %d: %s", fd, strerror(saved));
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    l->listeners[l->nlisteners].fd = fd;
+    l->listeners[l->nlisteners].mask = CE_READABLE;
+    l->listeners[l->nlisteners].hand_off = hand_off;
+    l->nlisteners++;
+    return 0;
+}
+
+int ce_loop_add_listener(ce_loop *l, int fd, char *err, size_t errlen) {
+    return add_listener(l, fd, 0, err, errlen);
+}
+
+int ce_loop_add_handoff_listener(ce_loop *l, int fd, char *err, size_t errlen) {
+    return add_listener(l, fd, 1, err, errlen);
+}
+
+int ce_loop_set_group(ce_loop *l, ce_loop *const *group, size_t count, char *err, size_t errlen) {
+    ce_loop **copy = count ? malloc(count * sizeof *copy) : NULL;
+    if (count && !copy) {
+        snprintf(err, errlen, "malloc(group of %zu loops): %s", count, strerror(ENOMEM));
+        errno = ENOMEM;
+        return -1;
+    }
+    for (size_t i = 0; i < count; i++) copy[i] = group[i];
+    free(l->group);
+    l->group = copy;
+    l->ngroup = count;
+    l->next_in_group = 0;
+    return 0;
+}
+
+void ce_listeners_close(ce_loop *l) {
+    ce_listeners_watch(l, 0);
+    for (size_t i = 0; i < l->nlisteners; i++) close(l->listeners[i].fd);
+    l->nlisteners = 0;
+    l->listeners_paused = 0;
+    ce_udp_close_all(l); /* a stopping server takes no more datagrams either */
+}
 
 void ce_listeners_watch(ce_loop *l, int on) {
     for (size_t i = 0; i < l->nlisteners; i++) {
         ce_listener *lst = &l->listeners[i];
         int mask = on ? CE_READABLE : 0;
         if (lst->mask == mask) continue;
-        if (l->poller->set(l->poller_state, lst->fd, lst->mask, mask) == 0) lst->mask = mask;
+        if (l->backend->engine->watch(l->engine, lst->fd, lst->mask, mask) == 0) lst->mask = mask;
     }
-}
-
-/* Close a connection we will not serve, count it, and say why at `level` (at most once a
- * second per `limiter`). */
-static void refuse_at(ce_loop *l, int fd, const ce_sockaddr *peer, _Atomic uint64_t *counter,
-                      const char *why, ce_log_level level, ce_ratelimit *limiter) {
-    /* Count first: once the client sees the close, the counter must already say why. */
-    atomic_store_explicit(counter, atomic_load_explicit(counter, memory_order_relaxed) + 1,
-                          memory_order_relaxed);
-    uint64_t suppressed;
-    if (!ce_log_on(l, level) || !ce_ratelimit_allow(limiter, l->now_ms, &suppressed)) {
-        close(fd);
-        return;
-    }
-    char where[CE_ENDPOINT_LEN], more[48] = "";
-    if (peer) ce_net_format_peer(fd, &peer->sa, where, sizeof where); /* a Unix peer needs fd open */
-    else snprintf(where, sizeof where, "(unknown)");
-    close(fd);
-    if (suppressed) snprintf(more, sizeof more, " (%" PRIu64 " more refusals not logged)", suppressed);
-    ce_log_field fields[2] = {{"peer.address", where}, {"reason", why}};
-    ce_logf(l, level, fields, 2, "refused connection: %s%s", why, more);
-}
-
-/* A refusal of the server's own limits: a warning, for the operator may need to raise one. */
-static void refuse(ce_loop *l, int fd, const ce_sockaddr *peer, _Atomic uint64_t *counter,
-                   const char *why) {
-    refuse_at(l, fd, peer, counter, why, CE_LOG_WARNING, &l->refusal_log);
 }
 
 /* Out of descriptors. libuv's trick: give up the spare descriptor, accept each pending
@@ -53,10 +85,11 @@ static void refuse(ce_loop *l, int fd, const ce_sockaddr *peer, _Atomic uint64_t
  * backlog), then take the spare back. Without a spare, rest the listeners briefly. Either
  * way a listener that stays readable never makes the loop spin. */
 static void on_exhausted(ce_loop *l, ce_listener *lst, int err) {
+    ce_conns *cs = &l->conns;
     uint64_t suppressed;
-    if (ce_ratelimit_allow(&l->exhaustion_log, l->now_ms, &suppressed)) {
+    if (ce_ratelimit_allow(&l->exhaustion_log, cs->now_ms, &suppressed)) {
         ce_log_field field = {"error", strerror(err)};
-        ce_logf(l, CE_LOG_WARNING, &field, 1,
+        ce_logf(&cs->log, CE_LOG_WARNING, &field, 1,
                 "out of file descriptors: refusing new connections until some close");
     }
     int rested = 1;
@@ -72,7 +105,8 @@ static void on_exhausted(ce_loop *l, ce_listener *lst, int err) {
                 rested = errno != EAGAIN && errno != EWOULDBLOCK; /* still exhausted: rest */
                 break;
             }
-            refuse(l, fd, &peer, &l->counters.refused_no_descriptors, "out of file descriptors");
+            ce_conns_refuse(cs, fd, &peer, &cs->counters.refused_no_descriptors, "out of file descriptors",
+                            CE_LOG_WARNING, &cs->refusal_log);
             rested = 0;
         }
         l->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -80,7 +114,7 @@ static void on_exhausted(ce_loop *l, ce_listener *lst, int err) {
     if (rested) {
         ce_listeners_watch(l, 0);
         l->listeners_paused = 1;
-        l->accept_retry_ms = l->now_ms + CE_ACCEPT_BACKOFF_MS;
+        l->accept_retry_ms = cs->now_ms + CE_ACCEPT_BACKOFF_MS;
     }
 }
 
@@ -90,50 +124,7 @@ void ce_accept_admit(ce_loop *l, int fd, const ce_sockaddr *peer) {
         close(fd);
         return;
     }
-    /* The allow list first: who the operator did not let in costs nothing else (a notice:
-     * refusing them is the policy working). */
-    ce_access *access = l->config.access;
-    ce_ip ip;
-    int has_ip = access && ce_ip_of(&peer->sa, &ip) == 0; /* Unix clients are not checked */
-    if (has_ip && !ce_access_allows(access, &ip)) {
-        refuse_at(l, fd, peer, &l->counters.refused_not_allowed, "address not allowed", CE_LOG_NOTICE,
-                  &l->access_log);
-        return;
-    }
-    if (fd >= l->poller->fd_bound) { /* select: FD_SET must never see it */
-        refuse(l, fd, peer, &l->counters.refused_fd_setsize, "descriptor above the select() limit FD_SETSIZE");
-        return;
-    }
-    if (fd >= l->setsize) {
-        refuse(l, fd, peer, &l->counters.refused_no_descriptors, "descriptor beyond the loop's table");
-        return;
-    }
-    /* A slot of the shared cap is taken last but one: every refusal after it gives it back. */
-    if (!ce_budget_take(l->budget)) {
-        refuse(l, fd, peer, &l->counters.refused_max_connections, "max connections reached");
-        return;
-    }
-    /* Counted per address last, so that nothing refuses after it counted. */
-    int counted = 0;
-    if (has_ip && ce_access_counts_connections(access)) {
-        if (ce_access_conn_acquire(access, &ip) == -1) {
-            ce_budget_give_back(l->budget);
-            refuse_at(l, fd, peer, &l->counters.refused_per_ip, "too many connections from this address",
-                      CE_LOG_NOTICE, &l->access_log);
-            return;
-        }
-        counted = 1;
-    }
-    ce_net_tune_connection(fd, peer->sa.sa_family);
-    ce_conn *c = ce_conn_open(l, fd, peer);
-    if (!c) {
-        int err = errno;
-        ce_budget_give_back(l->budget);
-        if (counted) ce_access_conn_release(access, &ip);
-        refuse(l, fd, peer, &l->counters.errors, strerror(err));
-        return;
-    }
-    c->ip_counted = (uint8_t)counted;
+    (void)ce_conns_admit(&l->conns, fd, peer, l->backend->fd_bound);
 }
 
 /* Where a hand-off listener's connection goes: the next loop of the group, which takes it
@@ -146,9 +137,9 @@ static void hand_off(ce_loop *l, int fd, const ce_sockaddr *peer, socklen_t len)
         return;
     }
     if (ce_loop_post_connection(target, fd, peer, len) == -1) {
-        CE_COUNT(l, errors, 1);
+        CE_COUNT(&l->conns.counters, errors, 1);
         ce_log_field field = {"error", strerror(errno)};
-        ce_logf(l, CE_LOG_ERROR, &field, 1, "handing a connection to another loop failed");
+        ce_logf(&l->conns.log, CE_LOG_ERROR, &field, 1, "handing a connection to another loop failed");
     }
 }
 
@@ -177,9 +168,9 @@ void ce_accept_on_readable(ce_loop *l, ce_listener *lst) {
             return;
         default:
             if (errno != EAGAIN && errno != EWOULDBLOCK) {
-                CE_COUNT(l, errors, 1);
+                CE_COUNT(&l->conns.counters, errors, 1);
                 ce_log_field field = {"error", strerror(errno)};
-                ce_logf(l, CE_LOG_ERROR, &field, 1, "accept failed");
+                ce_logf(&l->conns.log, CE_LOG_ERROR, &field, 1, "accept failed");
             }
             return;
         }

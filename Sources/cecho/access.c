@@ -5,6 +5,7 @@
  * One object serves every loop of the process, so the tables take a mutex each; the allow list
  * never changes after creation and is read without one. Both tables are allocated once, at
  * their final size: nothing an attacker sends makes them grow.
+ * Layer: base.
  */
 #include "access.h"
 

@@ -1,6 +1,7 @@
 /*
  * access.h -- the access policy's private face: client addresses as keys, and the checks the
  * loops make at accept and for each datagram (cidr.c, access.c).
+ * Layer: base.
  */
 #ifndef CE_ACCESS_H
 #define CE_ACCESS_H

@@ -1,6 +1,7 @@
 /*
  * activation.c -- sockets a service manager passes in (systemd's socket activation): check
  * that each is something the loop can serve, and make it non-blocking and close-on-exec.
+ * Layer: base.
  */
 #include "cecho.h"
 #include "net.h"

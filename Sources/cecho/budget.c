@@ -2,10 +2,12 @@
  * budget.c -- the connection cap, shared by every loop of a server: each loop takes a slot
  * before it serves a connection and gives it back when the connection closes, so
  * --max-connections holds for the process however the connections spread over the loops.
+ * Layer: base.
  */
-#include "loop.h"
+#include "budget.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 
 struct ce_budget {

@@ -3,8 +3,9 @@
  *
  * Growth doubles from CE_BUF_MIN_CAP so a stream of appends costs amortised O(1); space
  * already consumed at the front is reclaimed by one memmove before the buffer grows.
+ * Layer: base.
  */
-#include "cecho.h"
+#include "cecho_internal.h"
 
 #include <errno.h>
 #include <stdlib.h>

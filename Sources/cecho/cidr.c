@@ -1,6 +1,7 @@
 /*
  * cidr.c -- address ranges: parsing "10.0.0.0/8" strictly, and matching a client address.
  * Pure functions, no I/O: the allow list and the per-address tables are built on these.
+ * Layer: base.
  */
 #include "access.h"
 

@@ -1,8 +1,9 @@
 /*
  * framing.c -- finding message boundaries in received bytes: raw chunks, lines, or
  * length-prefixed frames. Pure functions, so they can be fuzzed without sockets.
+ * Layer: base.
  */
-#include "cecho.h"
+#include "cecho_internal.h"
 
 #include <string.h>
 

@@ -1,5 +1,6 @@
 /*
  * limits.c -- process limits the daemon adjusts at start, and the CPUs it may use.
+ * Layer: base.
  */
 #include "cecho.h"
 

@@ -1,46 +1,26 @@
 /*
- * log.c -- core events to the host's log callback. Callers check ce_log_on() first where
- * building the arguments costs anything; formatting happens only for enabled levels.
+ * log.c -- core events to the host's log callback. Layer: base.
+ *
+ * Callers check ce_log_on() first where building the arguments costs anything; formatting
+ * happens only for enabled levels.
  */
-#include "loop.h"
-#include "net.h"
+#include "log.h"
 
-#include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 
-/* Longest message and most fields of one line; longer messages are cut, never overrun. */
-#define CE_LOG_MESSAGE_MAX 512
-#define CE_LOG_FIELDS_MAX 8
-
-static void emit(ce_loop *l, ce_log_level level, const ce_log_field *fields, size_t nfields,
-                 const char *fmt, va_list ap) {
+void ce_vlogf(const ce_logger *g, ce_log_level level, const ce_log_field *fields, size_t nfields,
+              const char *fmt, va_list ap) {
+    if (!ce_log_on(g, level)) return;
     char message[CE_LOG_MESSAGE_MAX];
     vsnprintf(message, sizeof message, fmt, ap);
-    l->config.log_fn(l->config.log_ctx, level, message, fields, nfields);
+    g->fn(g->ctx, level, message, fields, nfields);
 }
 
-void ce_logf(ce_loop *l, ce_log_level level, const ce_log_field *fields, size_t nfields,
+void ce_logf(const ce_logger *g, ce_log_level level, const ce_log_field *fields, size_t nfields,
              const char *fmt, ...) {
-    if (!ce_log_on(l, level)) return;
     va_list ap;
     va_start(ap, fmt);
-    emit(l, level, fields, nfields, fmt, ap);
-    va_end(ap);
-}
-
-void ce_conn_logf(ce_loop *l, const ce_conn *c, ce_log_level level, const ce_log_field *fields,
-                  size_t nfields, const char *fmt, ...) {
-    if (!ce_log_on(l, level)) return;
-    char id[24], peer[CE_ENDPOINT_LEN];
-    snprintf(id, sizeof id, "%" PRIu64, c->id);
-    ce_net_format_peer(c->fd, &c->peer.sa, peer, sizeof peer);
-    ce_log_field all[CE_LOG_FIELDS_MAX] = {{"conn.id", id}, {"peer.address", peer}};
-    size_t n = 2;
-    for (size_t i = 0; i < nfields && n < CE_LOG_FIELDS_MAX; i++) all[n++] = fields[i];
-    va_list ap;
-    va_start(ap, fmt);
-    emit(l, level, all, n, fmt, ap);
+    ce_vlogf(g, level, fields, nfields, fmt, ap);
     va_end(ap);
 }
 

@@ -1,7 +1,8 @@
 /*
  * net.c -- resolve, bind and listen over TCP; accept; format addresses (Unix ones too).
+ * Layer: base.
  */
-#include "cecho.h"
+#include "cecho_internal.h"
 #include "net.h"
 
 #include <arpa/inet.h>

@@ -1,11 +1,20 @@
 /*
- * net.h -- socket helpers the loop uses (private; the public ones are in cecho.h).
+ * net.h -- socket helpers the loop uses (private; the public ones are in cecho.h). Layer: base.
  */
 #ifndef CE_NET_H
 #define CE_NET_H
 
+#include <netinet/in.h>
 #include <stddef.h>
 #include <sys/socket.h>
+
+/* A peer address of any family the loop serves, kept raw: formatted only when a log line or a
+ * hook needs it. */
+typedef union ce_sockaddr {
+    struct sockaddr sa;
+    struct sockaddr_in in;
+    struct sockaddr_in6 in6;
+} ce_sockaddr;
 
 /* Longest address we format, with its NUL: "unix:" and a whole sun_path. */
 #define CE_ENDPOINT_LEN 128

@@ -2,6 +2,7 @@
  * net_unix.c -- Unix-domain stream listeners: the socket file's permissions, a stale file
  * left by a process that died, a live one that must not be taken over, and removing only the
  * file we created.
+ * Layer: base.
  */
 #include "cecho.h"
 #include "net.h"

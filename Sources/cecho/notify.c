@@ -1,6 +1,7 @@
 /*
  * notify.c -- the service manager's notification protocol (systemd's sd_notify) without
  * libsystemd: newline-separated KEY=VALUE lines in one datagram to a Unix datagram socket.
+ * Layer: base.
  */
 #include "cecho.h"
 #include "net.h"

@@ -1,5 +1,6 @@
 /*
- * poller.h -- the contract every readiness backend implements (private to the core).
+ * poller.h -- the contract every readiness backend implements, under the readiness engine
+ * (engine_ready.c). Layer: engine.
  *
  * A backend watches descriptors for CE_READABLE / CE_WRITABLE and reports the ready ones.
  * It is level-triggered: a descriptor stays ready until the loop has drained it. Errors and
@@ -10,10 +11,9 @@
 #ifndef CE_POLLER_H
 #define CE_POLLER_H
 
-#include <stddef.h>
+#include "engine.h"
 
-#define CE_READABLE 1
-#define CE_WRITABLE 2
+#include <stddef.h>
 
 typedef struct ce_fired {
     int fd;
@@ -21,8 +21,6 @@ typedef struct ce_fired {
 } ce_fired;
 
 typedef struct ce_poller_ops {
-    const char *name;
-    int fd_bound; /* descriptors >= fd_bound cannot be watched (select); INT_MAX otherwise */
     /* State for descriptors below `setsize`; NULL with `err` filled on failure. */
     void *(*create)(int setsize, char *err, size_t errlen);
     void (*destroy)(void *state);
@@ -33,7 +31,9 @@ typedef struct ce_poller_ops {
     int (*wait)(void *state, int timeout_ms, ce_fired *fired, int max);
 } ce_poller_ops;
 
-/* The backend called `name`, "auto" for the platform's best; NULL if not compiled here. */
-const ce_poller_ops *ce_poller_find(const char *name);
+extern const ce_poller_ops ce_poller_epoll;
+extern const ce_poller_ops ce_poller_kqueue;
+extern const ce_poller_ops ce_poller_poll;
+extern const ce_poller_ops ce_poller_select;
 
 #endif /* CE_POLLER_H */

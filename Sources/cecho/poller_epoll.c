@@ -3,6 +3,7 @@
  *
  * The kernel keeps the interest set, so a ready list costs O(ready), not O(watched): the
  * backend for many mostly idle connections.
+ * Layer: engine (under the readiness engine).
  */
 #if defined(__linux__)
 
@@ -74,8 +75,6 @@ static int epoll_wait_ready(void *state, int timeout_ms, ce_fired *fired, int ma
 }
 
 const ce_poller_ops ce_poller_epoll = {
-    .name = "epoll",
-    .fd_bound = INT_MAX,
     .create = epoll_create_state,
     .destroy = epoll_destroy_state,
     .set = epoll_set,

@@ -3,6 +3,7 @@
  *
  * kqueue reports reading and writing as separate filters; they are merged per descriptor so
  * the loop sees one ready entry with both bits, as from the other backends.
+ * Layer: engine (under the readiness engine).
  */
 #if defined(__APPLE__) || defined(__FreeBSD__) || defined(__OpenBSD__) || defined(__NetBSD__) || \
     defined(__DragonFly__)
@@ -100,8 +101,6 @@ static int kqueue_wait_ready(void *state, int timeout_ms, ce_fired *fired, int m
 }
 
 const ce_poller_ops ce_poller_kqueue = {
-    .name = "kqueue",
-    .fd_bound = INT_MAX,
     .create = kqueue_create_state,
     .destroy = kqueue_destroy_state,
     .set = kqueue_set,

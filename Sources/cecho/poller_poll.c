@@ -3,6 +3,7 @@
  *
  * Keeps a dense pollfd array (removal swaps the last entry in) and a descriptor -> slot
  * index, so changing interest is O(1); each wait costs O(watched), as poll() itself does.
+ * Layer: engine (under the readiness engine).
  */
 #include "poller.h"
 
@@ -88,8 +89,6 @@ static int poll_wait_ready(void *state, int timeout_ms, ce_fired *fired, int max
 }
 
 const ce_poller_ops ce_poller_poll = {
-    .name = "poll",
-    .fd_bound = INT_MAX,
     .create = poll_create_state,
     .destroy = poll_destroy_state,
     .set = poll_set,

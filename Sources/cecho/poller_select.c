@@ -1,9 +1,10 @@
 /*
  * poller_select.c -- select() backend, the seed's, kept first-class.
  *
- * select() can only name descriptors below FD_SETSIZE: fd_bound tells the loop, which
+ * select() can only name descriptors below FD_SETSIZE: the backend's fd_bound tells the loop, which
  * refuses larger ones before they get here; set() refuses them too, so FD_SET never sees
  * one. The master sets are copied before each call because select() overwrites them.
+ * Layer: engine (under the readiness engine).
  */
 #include "poller.h"
 
@@ -76,8 +77,6 @@ static int select_wait_ready(void *state, int timeout_ms, ce_fired *fired, int m
 }
 
 const ce_poller_ops ce_poller_select = {
-    .name = "select",
-    .fd_bound = FD_SETSIZE,
     .create = select_create_state,
     .destroy = select_destroy_state,
     .set = select_set,

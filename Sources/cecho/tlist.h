@@ -3,6 +3,7 @@
  * share (idle, write). Every timeout has one duration, so appending at the tail with the
  * current time keeps the list sorted: touching a connection is O(1), and the loop only
  * ever looks at the head to find the next expiry. No heap or wheel is needed.
+ * Layer: base.
  */
 #ifndef CE_TLIST_H
 #define CE_TLIST_H

@@ -8,9 +8,14 @@
  *
  * Threads: a loop runs on one thread, and calls its hooks there. A server with several loops
  * runs each on its own thread, sharing one ce_budget. Only ce_loop_stop(),
- * ce_loop_post_reply(), ce_loop_post_connection() and ce_loop_stats() may be called from other
- * threads (ce_loop_stop() also from a signal handler). The loops also share one ce_access,
- * which locks.
+ * ce_loop_post_reply(), ce_loop_post_connection(), ce_loop_post_call() and ce_loop_stats() may
+ * be called from other threads (ce_loop_stop() also from a signal handler). The loops also
+ * share one ce_access, which locks.
+ *
+ * Inside, the core is in layers, each using only those below it: base, connection, engine,
+ * loop (Sources/cecho/README.md). This header is the face of all of them; cecho_internal.h
+ * holds what only the core, its tests and benchmarks need.
+ * Layer: public (the face of every layer; includes no private header).
  */
 #ifndef CECHO_H
 #define CECHO_H
@@ -46,60 +51,13 @@ typedef void (*ce_log_fn)(void *ctx, ce_log_level level, const char *message,
                           const ce_log_field *fields, size_t nfields);
 
 /* ---------------------------------------------------------------------------------------- */
-/* Byte buffer: one allocation with a read cursor (start) and a write cursor (end).          */
-
-typedef struct ce_buf {
-    char *data;   /* NULL until the first byte is stored */
-    size_t start; /* first unconsumed byte */
-    size_t end;   /* one past the last stored byte */
-    size_t cap;   /* bytes allocated */
-} ce_buf;
-
-static inline size_t ce_buf_len(const ce_buf *b) { return b->end - b->start; }
-
-/* Make room for `n` more bytes after `end`, compacting or growing, never beyond `limit`
- * bytes stored in all. Returns 0, or -1 with errno ENOBUFS (over the limit) or ENOMEM. */
-int ce_buf_reserve(ce_buf *b, size_t n, size_t limit);
-/* Append `n` bytes; same failures as ce_buf_reserve(). */
-int ce_buf_append(ce_buf *b, const void *p, size_t n, size_t limit);
-/* Drop `n` bytes from the front (n <= length). An emptied buffer rewinds its cursors. */
-void ce_buf_consume(ce_buf *b, size_t n);
-/* Release the allocation; the buffer is empty and reusable afterwards. */
-void ce_buf_free(ce_buf *b);
-
-/* ---------------------------------------------------------------------------------------- */
-/* Framing: where one message ends. Pure functions over bytes, no I/O.                       */
+/* Framing: how messages end (the framer itself is in cecho_internal.h)                      */
 
 typedef enum ce_framing {
     CE_FRAMING_RAW = 0, /* each read is one message: chunk boundaries are not message ones */
     CE_FRAMING_LINE,    /* a message ends at "\n" or "\r\n", which is not part of it */
     CE_FRAMING_LENGTH,  /* a 4-byte big-endian payload length, then that many bytes */
 } ce_framing;
-
-typedef enum ce_frame_status {
-    CE_FRAME_INCOMPLETE = 0, /* no whole message yet: wait for more bytes */
-    CE_FRAME_MESSAGE,        /* `frame` describes the first message */
-    CE_FRAME_TOO_LARGE,      /* the first message's payload is over the maximum */
-} ce_frame_status;
-
-/* How the terminator of a line ended, so a reply can end the same way. */
-#define CE_TERMINATOR_NONE 0 /* raw, length, or a last line cut short by the peer's FIN */
-#define CE_TERMINATOR_LF 1
-#define CE_TERMINATOR_CRLF 2
-
-typedef struct ce_frame {
-    size_t offset;      /* where the payload starts */
-    size_t length;      /* payload bytes */
-    size_t consumed;    /* bytes the whole message takes, header or terminator included */
-    int terminator;     /* CE_TERMINATOR_* */
-} ce_frame;
-
-/* Find the first message in `data[0, len)` whose payload is at most `max_message` bytes (raw
- * mode: all of `data`, if any). `*scanned` lets a line search resume where it stopped: set it
- * to 0 for new data; it is updated when the result is CE_FRAME_INCOMPLETE. A line is too
- * large as soon as more than `max_message` bytes arrive without its terminator. */
-ce_frame_status ce_frame_next(ce_framing mode, const char *data, size_t len, size_t max_message,
-                              size_t *scanned, ce_frame *frame);
 
 /* ---------------------------------------------------------------------------------------- */
 /* Network helpers                                                                          */
@@ -128,8 +86,6 @@ int ce_net_shared_port_balances(void);
 int ce_net_listen_like(int fd, int flags, int backlog, char *err, size_t errlen);
 /* Format the local address of socket `fd` as "127.0.0.1:port" or "[::1]:port". */
 int ce_net_local_endpoint(int fd, char *out, size_t outlen);
-/* The local port of socket `fd`, or -1. */
-int ce_net_local_port(int fd);
 
 /* Which file a Unix socket was bound to, so that only that file is ever removed. */
 typedef struct ce_unix_file {
@@ -404,7 +360,8 @@ int ce_loop_add_handoff_listener(ce_loop *loop, int fd, char *err, size_t errlen
 int ce_loop_set_group(ce_loop *loop, ce_loop *const *group, size_t count, char *err, size_t errlen);
 /* Give connection `fd`, accepted elsewhere from `peer` (a sockaddr of `peer_len` bytes), to
  * the loop, from any thread. The loop owns it from now on: it admits it under its own limits,
- * or closes it if it is stopping. Returns 0, or -1 with errno ENOMEM (fd then closed). */
+ * or closes it if it is stopping or has ended. Returns 0, or -1 with errno ENOMEM (fd then
+ * closed). */
 int ce_loop_post_connection(ce_loop *loop, int fd, const void *peer, size_t peer_len);
 /* Hand a bound UDP socket to the loop, which owns it from now on (even on failure) and
  * answers its datagrams. Needs config.access with a udp_rate (amplification protection). */
@@ -418,9 +375,15 @@ void ce_loop_stop(ce_loop *loop, int graceful);
 /* Deliver the deferred reply of connection (`fd`, `id`) of this loop, from any thread: the
  * bytes are copied, framed like any reply, and sent in message order. `action` is
  * CE_ACTION_REPLY, _DECLINE, _REPLY_AND_CLOSE or _CLOSE. A connection closed meanwhile drops
- * it (counted as a late reply). Returns 0, or -1 with errno ENOMEM. */
+ * it (counted as a late reply). Returns 0, or -1 with errno ENOMEM, or ESHUTDOWN when the
+ * loop has ended (nothing is sent). */
 int ce_loop_post_reply(ce_loop *loop, int fd, uint64_t id, const void *data, size_t len,
                        ce_action action);
+/* Run `fn(ctx)` on the loop's thread between two turns, in order with the loop's other posts;
+ * from any thread. Calls still queued when ce_loop_run() returns run before it returns (or,
+ * for a loop that never ran, in ce_loop_destroy()). Returns 0, or -1 with errno ENOMEM, or
+ * ESHUTDOWN once the loop has ended: the call was not taken, run it elsewhere. */
+int ce_loop_post_call(ce_loop *loop, void (*fn)(void *ctx), void *ctx);
 /* A consistent-enough snapshot of the counters; safe from any thread. */
 void ce_loop_stats(const ce_loop *loop, ce_stats *out);
 /* Add every counter of `more` to `sum`: a server's stats are the sum of its loops'. */

@@ -1,6 +1,7 @@
 import Glibc
 import Testing
 import cecho
+import cecho_internal
 
 /// The C byte buffer against a trivial model: an array.
 @Suite struct BufferTests {

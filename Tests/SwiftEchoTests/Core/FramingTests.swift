@@ -1,5 +1,6 @@
 import Testing
 import cecho
+import cecho_internal
 
 /// The C framer, fed as the connection feeds it: bytes arrive in pieces, an incomplete
 /// message waits in a buffer, and a line search resumes where it stopped.

@@ -1,6 +1,7 @@
 import Glibc
 import Testing
 import cecho
+import cecho_internal
 
 /// The core's socket helpers, on loopback.
 @Suite struct NetTests {

@@ -1,5 +1,6 @@
 import SwiftEcho
 import cecho
+import cecho_internal
 
 /// The hot pieces of a message's way through SwiftEcho, each timed alone.
 enum MicroCases {

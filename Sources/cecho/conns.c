@@ -1,0 +1,121 @@
+/*
+ * conns.c -- the connections of one loop as a set: what they share, the table that finds one
+ * by descriptor, their timers, and closing or draining them all. Layer: connection.
+ *
+ * Every timeout of one kind has one duration, so each kind is a list ordered by time
+ * (tlist.h): touching a connection is O(1), and only the heads are ever looked at.
+ */
+#include "conn.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int ce_conns_init(ce_conns *cs, const ce_loop_config *config, ce_budget *budget, int setsize,
+                  char *err, size_t errlen) {
+    memset(cs, 0, sizeof *cs);
+    cs->config = *config;
+    cs->config.hooks = NULL; /* copied: the caller's struct need not outlive the loop */
+    if (config->hooks) cs->hooks = *config->hooks;
+    cs->fast_echo = cs->config.framing == CE_FRAMING_RAW && !cs->hooks.message;
+    /* Processing stops once output reaches the limit, so it overshoots by at most one event:
+     * a read echoed whole, or one message's reply, framed. */
+    size_t overshoot = CE_READ_CHUNK;
+    if (cs->config.max_message + 8 > overshoot) overshoot = cs->config.max_message + 8;
+    if (cs->hooks.message && cs->config.max_reply + 8 > overshoot) overshoot = cs->config.max_reply + 8;
+    cs->output_cap = cs->config.output_limit + overshoot;
+    cs->input_cap = cs->config.max_message + 8 + CE_READ_CHUNK;
+    cs->log = (ce_logger){.fn = config->log_fn, .ctx = config->log_ctx, .level = config->log_level};
+    cs->budget = budget;
+    cs->access = config->access;
+    cs->setsize = setsize;
+    cs->conn_size = sizeof(ce_conn);
+    ce_tlist_init(&cs->idle);
+    ce_tlist_init(&cs->writes);
+    ce_tlist_init(&cs->frames);
+    ce_tlist_init(&cs->lingers);
+    cs->table = calloc((size_t)setsize, sizeof *cs->table);
+    cs->scratch = malloc(CE_READ_CHUNK);
+    if (!cs->table || !cs->scratch) {
+        snprintf(err, errlen, "malloc(loop tables for %d descriptors): %s", setsize, strerror(ENOMEM));
+        ce_conns_free(cs);
+        return -1;
+    }
+    return 0;
+}
+
+void ce_conns_set_transport(ce_conns *cs, const ce_transport *io, void *engine, size_t conn_size) {
+    cs->io = io;
+    cs->engine = engine;
+    cs->conn_size = conn_size < sizeof(ce_conn) ? sizeof(ce_conn) : conn_size;
+}
+
+void ce_conns_free(ce_conns *cs) {
+    ce_datagram_forget(cs);
+    ce_buf_free(&cs->staging);
+    free(cs->table);
+    free(cs->scratch);
+    cs->table = NULL;
+    cs->scratch = NULL;
+}
+
+void ce_conns_close_all(ce_conns *cs, ce_close_reason reason) {
+    for (int fd = 0; fd < cs->setsize && cs->count > 0; fd++)
+        if (cs->table[fd]) ce_conn_close(cs, cs->table[fd], reason, 0);
+}
+
+void ce_conns_drain_all(ce_conns *cs) {
+    for (int fd = 0; fd < cs->setsize; fd++)
+        if (cs->table[fd]) ce_conn_begin_drain(cs, cs->table[fd]);
+}
+
+/* Milliseconds until `since + timeout`, 0 if already due. */
+static int64_t remaining(uint64_t now, uint64_t since, uint64_t timeout) {
+    uint64_t due = since + timeout;
+    return due <= now ? 0 : (int64_t)(due - now);
+}
+
+/* The oldest entry of `list` (whose timer lasts `timeout`) if it is due at `now`. */
+static ce_tlink *due(ce_tlist *list, uint64_t timeout, uint64_t now) {
+    ce_tlink *k = ce_tlist_first(list);
+    return k && remaining(now, k->since_ms, timeout) == 0 ? k : NULL;
+}
+
+int64_t ce_conns_next_timeout(const ce_conns *cs) {
+    ce_conns *m = (ce_conns *)cs; /* the lists are only read */
+    const ce_loop_config *cfg = &cs->config;
+    int64_t t = -1;
+    ce_tlink *k;
+#define NEAREST(list, timeout)                                                                  \
+    if ((timeout) && (k = ce_tlist_first(list))) {                                              \
+        int64_t v = remaining(cs->now_ms, k->since_ms, (timeout));                              \
+        if (t < 0 || v < t) t = v;                                                              \
+    }
+    NEAREST(&m->idle, cfg->idle_timeout_ms)
+    NEAREST(&m->writes, cfg->write_timeout_ms)
+    NEAREST(&m->frames, cfg->frame_timeout_ms)
+    NEAREST(&m->lingers, CE_LINGER_MS)
+#undef NEAREST
+    return t;
+}
+
+void ce_conns_expire(ce_conns *cs) {
+    const ce_loop_config *cfg = &cs->config;
+    uint64_t now = cs->now_ms;
+    ce_tlink *k;
+    if (cfg->idle_timeout_ms)
+        while ((k = due(&cs->idle, cfg->idle_timeout_ms, now)))
+            ce_conn_close(cs, CE_CONTAINER_OF(k, ce_conn, idle_link), CE_CLOSE_IDLE_TIMEOUT, 0);
+    if (cfg->write_timeout_ms)
+        while ((k = due(&cs->writes, cfg->write_timeout_ms, now)))
+            ce_conn_close(cs, CE_CONTAINER_OF(k, ce_conn, write_link), CE_CLOSE_WRITE_TIMEOUT, 0);
+    if (cfg->frame_timeout_ms)
+        while ((k = due(&cs->frames, cfg->frame_timeout_ms, now)))
+            ce_conn_close(cs, CE_CONTAINER_OF(k, ce_conn, frame_link), CE_CLOSE_FRAME_TIMEOUT, 0);
+    while ((k = due(&cs->lingers, CE_LINGER_MS, now))) {
+        ce_conn *c = CE_CONTAINER_OF(k, ce_conn, frame_link);
+        ce_conn_close(cs, c, (ce_close_reason)c->close_reason, 0);
+    }
+}
