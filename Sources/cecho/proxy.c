@@ -6,6 +6,7 @@
  * numbers without leading zeros, and a CRLF within 107 bytes; v2 takes version 2, commands
  * LOCAL and PROXY, the families and transports the spec lists, and an address block at least
  * as long as its family needs. Anything else is refused at the first byte that proves it.
+ * Layer: base.
  */
 #include "proxy.h"
 

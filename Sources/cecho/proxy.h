@@ -2,6 +2,7 @@
  * proxy.h -- the PROXY protocol (HAProxy's, versions 1 and 2): what a load balancer writes at
  * the start of a connection to say whose connection it really is. A pure parser over bytes
  * (proxy.c): it knows no socket, loop or connection, so it can be fuzzed on its own.
+ * Layer: base.
  */
 #ifndef CE_PROXY_H
 #define CE_PROXY_H
