@@ -19,7 +19,7 @@ enum LoadCommand {
             .value("connect-concurrency", "count", "Connects in progress at once; 0 = all at once (default 0)."),
             .value("drain", "seconds", "After the window, time to wait for echoes in flight (default 2)."),
             .value("seed", "number", "Seed of the payload pattern (default 1)."),
-            .value("server-pid", "pid", "Also report this process's CPU use (Linux)."),
+            .value("server-pid", "pid", "Also report the CPU use of this process and every process below it (Linux)."),
             .flag("json", "Print the result as one JSON object."),
         ],
         discussion: """
@@ -34,14 +34,14 @@ enum LoadCommand {
         let workload = try workload(from: options)
         let host = options.string("host") ?? "127.0.0.1"
         let port = try options.integer("port", default: 0, in: 1...65535)
-        var serverPID: Int32?
+        var server: ServerUsage?
         if options.string("server-pid") != nil {
-            serverPID = Int32(try options.integer("server-pid", default: 0, in: 1...Int(Int32.max)))
+            server = ProcessTreeUsage(root: Int32(try options.integer("server-pid", default: 0, in: 1...Int(Int32.max))))
         }
         let report: LoadReport
         Interrupt.catchSignals()
         do {
-            report = try LoadRun.run(workload, host: host, port: port, serverPID: serverPID,
+            report = try LoadRun.run(workload, host: host, port: port, server: server,
                                      progress: ProgressLine(label: ""))
         } catch {
             StandardError.line("echo-bench: \(error.message)")

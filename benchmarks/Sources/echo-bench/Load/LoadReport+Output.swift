@@ -28,6 +28,8 @@ extension LoadReport {
             if let perRoundTrip = serverMicrosecondsPerRoundTrip {
                 cpu += ", \(Decimal3.fixed(perRoundTrip, places: 2)) µs per round trip"
             }
+        } else if serverMeasured {
+            cpu += "; server: cannot measure"
         }
         lines.append(cpu)
         return lines.joined(separator: "\n")
@@ -73,6 +75,9 @@ extension LoadReport {
         object.add("loadgen_cpu_percent", loadgenCPU * 100)
         object.add("server_cpu_percent", serverCPU.map { $0 * 100 })
         object.add("server_cpu_us_per_round_trip", serverMicrosecondsPerRoundTrip)
+        object.add("server_memory_bytes", serverMemoryBytes.map(Double.init))
+        object.add("machine_cpu_percent", machineCPU.map { $0 * 100 })
+        object.add("other_processes_cpu_percent", otherCPU.map { $0 * 100 })
         if let interrupted { object.add("interrupted", Interrupt.name(interrupted)) }
         return object
     }

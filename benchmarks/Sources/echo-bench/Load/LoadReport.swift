@@ -18,8 +18,18 @@ struct LoadReport: Sendable {
     var latency: LatencySummary
     /// This process's CPU time over the window ÷ the window: 1 = one full core.
     var loadgenCPU: Double
-    /// The server's, when its process is known.
+    /// The server's, all its processes, when it is known (nil also where it cannot be read).
     var serverCPU: Double?
+    /// Whether a server was given to measure, so that a missing figure reads "cannot measure".
+    var serverMeasured = false
+    /// The whole machine's busy CPU time over the window (/proc/stat), in cores: the server's
+    /// and the load generator's, plus whatever else ran.
+    var machineCPU: Double?
+    /// The other processes' CPU time over the window, in cores: the neighbours' share of
+    /// `machineCPU` (a floor: see ``LoadRun/Observer/otherCPU``).
+    var otherCPU: Double?
+    /// The server's memory as the window closed (all its processes: ``ServerUsage``).
+    var serverMemoryBytes: Int?
     /// The signal that ended the run early; the figures cover what ran before it.
     var interrupted: Int32?
 

@@ -11,12 +11,13 @@ struct LoadError: Error, Sendable {
     var message: String
 }
 
-/// Runs the C load engine once and turns its result into a ``LoadReport``. When the server's
-/// process is known its CPU time is read exactly as the measured window opens and closes.
+/// Runs the C load engine once and turns its result into a ``LoadReport``. When the server is
+/// known its CPU time (and the machine's) is read exactly as the measured window opens and
+/// closes, and its memory as it closes, with every connection still open.
 enum LoadRun {
-    static func run(_ workload: Workload, host: String, port: Int, serverPID: Int32?,
+    static func run(_ workload: Workload, host: String, port: Int, server: ServerUsage?,
                     progress: ProgressLine?) throws(LoadError) -> LoadReport {
-        let observer = Observer(serverPID: serverPID, progress: progress)
+        let observer = Observer(server: server, progress: progress)
         let result = UnsafeMutablePointer<cb_load_result>.allocate(capacity: 1)
         defer { result.deallocate() }
         var error = [CChar](repeating: 0, count: 256)
@@ -32,41 +33,75 @@ enum LoadRun {
         guard status == 0 else {
             throw LoadError(message: String(cBuffer: error))
         }
-        return LoadReport(workload: workload, result: result.pointee, serverCPU: observer.serverCPUShare)
+        var report = LoadReport(workload: workload, result: result.pointee, serverCPU: observer.share(\.serverCPU))
+        report.serverMeasured = server != nil
+        report.machineCPU = observer.share(\.machineCPU)
+        report.otherCPU = observer.otherCPU
+        report.serverMemoryBytes = observer.serverMemory
+        return report
+    }
+
+    /// What is read at each edge of the window.
+    struct Sample {
+        var time: Double
+        var serverCPU: Double?
+        var machineCPU: Double?
+        /// CPU seconds so far of every user process but the server's and echo-bench.
+        var others: [Int32: Double]
     }
 
     /// Receives the engine's phase changes on its thread.
     final class Observer {
-        let serverPID: Int32?
+        let server: ServerUsage?
         let progress: ProgressLine?
-        var serverCPUAtStart: Double?
-        var serverCPUAtEnd: Double?
-        var windowStart: Double = 0
-        var windowEnd: Double = 0
+        var start: Sample?
+        var end: Sample?
+        var serverMemory: Int?
 
-        init(serverPID: Int32?, progress: ProgressLine?) {
-            self.serverPID = serverPID
+        init(server: ServerUsage?, progress: ProgressLine?) {
+            self.server = server
             self.progress = progress
         }
 
         func phase(_ phase: cb_phase, started: Bool, elapsed: Double, roundTrips: UInt64) {
             // The window closes when the drain begins, or earlier when a signal ends the run.
-            if started, let serverPID {
+            if started, let server {
                 if phase == CB_PHASE_MEASURE {
-                    serverCPUAtStart = ProcessProbe.cpuSeconds(serverPID)
-                    windowStart = Monotonic.seconds()
-                } else if phase.rawValue > CB_PHASE_MEASURE.rawValue, serverCPUAtStart != nil, serverCPUAtEnd == nil {
-                    serverCPUAtEnd = ProcessProbe.cpuSeconds(serverPID)
-                    windowEnd = Monotonic.seconds()
+                    start = sample(server)
+                } else if phase.rawValue > CB_PHASE_MEASURE.rawValue, start != nil, end == nil {
+                    end = sample(server)
+                    serverMemory = server.memoryBytes()
                 }
             }
             progress?.update(phase: phase, elapsed: elapsed, roundTrips: roundTrips)
         }
 
-        /// The server's CPU time over the window ÷ the window: 1 = one full core.
-        var serverCPUShare: Double? {
-            guard let start = serverCPUAtStart, let end = serverCPUAtEnd, windowEnd > windowStart else { return nil }
-            return (end - start) / (windowEnd - windowStart)
+        private func sample(_ server: ServerUsage) -> Sample {
+            let cpu = server.cpuSeconds()
+            let time = Monotonic.seconds()
+            let machine = ProcessProbe.machineBusySeconds()
+            let excluded = Set(server.processes() + [getpid()])
+            var others: [Int32: Double] = [:]
+            for process in ProcessProbe.allStats() where !excluded.contains(process.pid) && !process.isKernelThread {
+                others[process.pid] = process.cpuSeconds
+            }
+            return Sample(time: time, serverCPU: cpu, machineCPU: machine, others: others)
+        }
+
+        /// What the other processes on the machine used over the window, in cores: those alive
+        /// as it closed (the whole of what one born inside it used). One that ended inside the
+        /// window is missed, so this is a floor: how busy the neighbours kept the machine.
+        var otherCPU: Double? {
+            guard let start, let end, end.time > start.time else { return nil }
+            let used = end.others.reduce(0.0) { $0 + max(0, $1.value - (start.others[$1.key] ?? 0)) }
+            return used / (end.time - start.time)
+        }
+
+        /// A CPU time over the window ÷ the window: 1 = one full core.
+        func share(_ value: KeyPath<Sample, Double?>) -> Double? {
+            guard let start, let end, let first = start[keyPath: value], let last = end[keyPath: value],
+                  end.time > start.time else { return nil }
+            return (last - first) / (end.time - start.time)
         }
     }
 }

@@ -32,7 +32,7 @@ extension SuiteReport {
                 let length = fastest > 0 ? rate / fastest * barArea : 0
                 let color = palette[index % palette.count]
                 out.append("<rect x=\"\(labelWidth)\" y=\"\(fmt(y))\" width=\"\(fmt(length))\" height=\"\(barHeight)\" fill=\"\(color)\"><title>\(escape(servers[index])): \(Decimal3.grouped(rate))/s</title></rect>")
-                let text = cell.map { Decimal3.grouped($0.roundTripsPerSecond) + ($0.isClean ? "" : " ⚠") } ?? "failed"
+                let text = cell.map { Decimal3.grouped($0.roundTripsPerSecond) + ($0.isClean ? "" : " ⚠") } ?? missing(workload, servers[index])
                 out.append("<text x=\"\(fmt(labelWidth + length + 4))\" y=\"\(fmt(y + barHeight - 3))\">\(escape(text))</text>")
             }
         }

@@ -6,7 +6,7 @@ extension SuiteReport {
         let pinning = settings.serverCPU.map { "server on CPU \($0), load generator on CPU \(settings.loadgenCPU!)" }
             ?? "not pinned"
         out.append("Suite run \(machine.date) on \(machine.cores) cores (\(machine.cpuModel)), kernel \(machine.kernel).")
-        out.append("Median of \(settings.rounds) interleaved rounds, \(Decimal3.text(settings.duration)) s measured after \(Decimal3.text(settings.warmup)) s of warm-up; \(pinning); baseline **\(settings.baseline)**.")
+        out.append("Median of \(settings.rounds) interleaved rounds, \(Decimal3.text(settings.duration)) s measured after \(Decimal3.text(settings.warmup)) s of warm-up; \(pinning); baseline **\(settings.baseline)**. Server CPU and memory: \(accounting).")
         out.append("")
         out.append("```sh\n\(commandLine)\n```")
         out.append("")
@@ -18,7 +18,7 @@ extension SuiteReport {
         out.append("Round trips per second (stream rows: chunks of SIZE bytes), and the ratio to the baseline (the median of the ratios within each round); ⚠ marks errors or missing connections.")
         out.append("")
         out.append(matrix { workload, server in
-            guard let cell = cell(workload, server) else { return "failed" }
+            guard let cell = cell(workload, server) else { return missing(workload, server) }
             let ratio = pairedRatio(workload, server) { $0.roundTripsPerSecond }
             return Decimal3.grouped(cell.roundTripsPerSecond) + (ratio.map { " (\(Decimal3.fixed($0, places: 2))×)" } ?? "")
                 + (cell.isClean ? "" : " ⚠")
@@ -27,13 +27,14 @@ extension SuiteReport {
         out.append("Server CPU time per round trip in µs (user + system over the measured window ÷ round trips), and the ratio to the baseline (the median of the ratios within each round): lower is better. This ranks servers even where the load generator limits the rate.")
         out.append("")
         out.append(matrix { workload, server in
-            guard let value = cell(workload, server)?.serverMicrosecondsPerRoundTrip else { return "–" }
+            guard let cell = cell(workload, server) else { return missing(workload, server) }
+            guard let value = cell.serverMicrosecondsPerRoundTrip else { return "cannot measure" }
             let ratio = pairedRatio(workload, server) { $0.serverMicrosecondsPerRoundTrip }
             return Decimal3.fixed(value, places: 2) + (ratio.map { " (\(Decimal3.fixed($0, places: 2))×)" } ?? "")
         })
         out.append("")
         out.append(details())
-        if !idle.isEmpty {
+        if !idle.isEmpty || (settings.idleConnections > 0 && interrupted == nil) {
             out.append("")
             out.append(idleTable())
         }
@@ -58,13 +59,13 @@ extension SuiteReport {
 
     private func details() -> String {
         var lines = [
-            "| workload | server | round trips/s | spread | MB/s each way | p50 µs | p99 µs | p99.9 µs | peak RSS MiB | server CPU % | server µs/rt | load gen CPU % | connected | errors |",
+            "| workload | server | round trips/s | spread | MB/s each way | p50 µs | p99 µs | p99.9 µs | memory MiB | server CPU % | server µs/rt | load gen CPU % | connected | errors |",
             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for workload in workloadNames {
             for server in serverNames {
                 guard let cell = cell(workload, server) else {
-                    lines.append("| \(workload) | \(server) | failed | | | | | | | | | | | |")
+                    lines.append("| \(workload) | \(server) | \(missing(workload, server)) | | | | | | | | | | | |")
                     continue
                 }
                 let cells = [
@@ -72,9 +73,9 @@ extension SuiteReport {
                     "\(Decimal3.fixed(cell.spread * 100, places: 0)) %",
                     Decimal3.fixed(cell.megabytesPerSecond, places: 1),
                     Decimal3.fixed(cell.p50, places: 0), Decimal3.fixed(cell.p99, places: 0), Decimal3.fixed(cell.p999, places: 0),
-                    cell.peakResidentBytes.map { Decimal3.fixed(Double($0) / 1_048_576, places: 1) } ?? "–",
-                    cell.serverCPU.map { Decimal3.fixed($0 * 100, places: 0) } ?? "–",
-                    cell.serverMicrosecondsPerRoundTrip.map { Decimal3.fixed($0, places: 2) } ?? "–",
+                    cell.memoryBytes.map { Decimal3.fixed(Double($0) / 1_048_576, places: 1) } ?? "cannot measure",
+                    cell.serverCPU.map { Decimal3.fixed($0 * 100, places: 0) } ?? "cannot measure",
+                    cell.serverMicrosecondsPerRoundTrip.map { Decimal3.fixed($0, places: 2) } ?? "cannot measure",
                     Decimal3.fixed(cell.loadgenCPU * 100, places: 0),
                     "\(cell.fewestReady)/\(cell.asked)", String(cell.errors),
                 ]
@@ -85,12 +86,16 @@ extension SuiteReport {
     }
 
     private func idleTable() -> String {
-        var lines = ["| idle memory | connections | RSS before MiB | RSS after MiB | bytes per connection |",
+        var lines = ["| idle memory | connections | memory before MiB | memory after MiB | bytes per connection |",
                      "|---|---:|---:|---:|---:|"]
-        for record in idle {
-            let mib = { (bytes: Int?) in bytes.map { Decimal3.fixed(Double($0) / 1_048_576, places: 1) } ?? "–" }
-            lines.append("| \(record.server) | \(record.opened)/\(record.count) | \(mib(record.residentBefore)) | "
-                + "\(mib(record.residentAfter)) | \(record.bytesPerConnection.map { Decimal3.grouped($0) } ?? "–") |")
+        let mib = { (bytes: Int?) in bytes.map { Decimal3.fixed(Double($0) / 1_048_576, places: 1) } ?? "cannot measure" }
+        for server in settings.servers {
+            if let record = idle.first(where: { $0.server == server.name }) {
+                lines.append("| \(record.server) | \(record.opened)/\(record.count) | \(mib(record.memoryBefore)) | "
+                    + "\(mib(record.memoryAfter)) | \(record.bytesPerConnection.map { Decimal3.grouped($0) } ?? "–") |")
+            } else if let reason = server.cannotServe(settings.idleConnections + 1) {
+                lines.append("| \(server.name) | \(reason) | | | |")
+            }
         }
         return lines.joined(separator: "\n")
     }

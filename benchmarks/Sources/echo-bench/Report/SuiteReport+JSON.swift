@@ -13,13 +13,13 @@ extension SuiteReport {
         object.add("pinned", settings.serverCPU != nil)
         object.add("baseline", settings.baseline)
         object.add("runs_planned", plannedRuns)
+        object.add("server_accounting", accounting)
         if let interrupted { object.add("interrupted", Interrupt.name(interrupted)) }
         object.add("runs", array: runs.map { record in
             var entry = record.report?.json(host: settings.host, port: 0) ?? JSONObject()
             entry.add("server", record.server)
             entry.add("workload_name", record.workload)
             entry.add("round", record.round)
-            entry.add("server_peak_rss_bytes", record.peakResidentBytes.map(Double.init))
             entry.add("server_alive_after", record.aliveAfter)
             if let failure = record.failure { entry.add("failure", failure) }
             return entry
@@ -29,8 +29,8 @@ extension SuiteReport {
             entry.add("server", record.server)
             entry.add("connections", record.count)
             entry.add("opened", record.opened)
-            entry.add("rss_before_bytes", record.residentBefore.map(Double.init))
-            entry.add("rss_after_bytes", record.residentAfter.map(Double.init))
+            entry.add("memory_before_bytes", record.memoryBefore.map(Double.init))
+            entry.add("memory_after_bytes", record.memoryAfter.map(Double.init))
             entry.add("bytes_per_connection", record.bytesPerConnection)
             if let failure = record.failure { entry.add("failure", failure) }
             return entry

@@ -3,19 +3,31 @@ struct SuiteReport: Sendable {
     var settings: SuiteSettings
     var machine: MachineInfo
     var commandLine: String
+    /// How the servers' CPU time and memory were read (a cgroup each, or their process trees).
+    var accounting: String
     var runs: [RunRecord]
     var idle: [IdleRecord]
     /// The signal that cut the suite short: the tables hold the runs finished before it.
     var interrupted: Int32?
 
     /// How many load runs the settings ask for.
-    var plannedRuns: Int { settings.workloads.count * settings.rounds * settings.servers.count }
+    var plannedRuns: Int { settings.plannedRuns.count }
 
     var serverNames: [String] { settings.servers.map(\.name) }
     var workloadNames: [String] { settings.workloads.map(\.name) }
 
     func cell(_ workload: String, _ server: String) -> CellSummary? {
         CellSummary(runs.filter { $0.workload == workload && $0.server == server })
+    }
+
+    /// What a cell without runs shows: "n/a (FD_SETSIZE)" where the server cannot serve the
+    /// workload by design, else "failed" (the problems say why), or nothing after an interrupt.
+    func missing(_ workload: String, _ server: String) -> String {
+        if let conns = settings.workloads.first(where: { $0.name == workload })?.conns,
+           let reason = settings.servers.first(where: { $0.name == server })?.cannotServe(conns) {
+            return reason
+        }
+        return interrupted == nil ? "failed" : "–"
     }
 
     /// The median over rounds of `server`'s value ÷ the baseline's in the same round. The two

@@ -6,16 +6,19 @@ import Darwin
 #endif
 
 /// A server started for one run: in its own process group (so a `sh -c` wrapper and all it
-/// starts can be stopped together), stdout discarded, stderr appended to a log file.
+/// starts can be stopped together) and, where the machine allows, its own cgroup; stdout
+/// discarded, stderr appended to a log file.
 final class ServerProcess {
     let spawnedPID: pid_t
-    /// The process that owns the listening socket: the one whose CPU and memory we read.
-    private(set) var serverPID: pid_t
     let port: Int
+    /// Where its CPU time and memory are read: all of it, whatever wraps or forks.
+    let usage: ServerUsage
+    private let cgroups: ServerCgroups?
+    private let cgroup: String?
 
     struct LaunchError: Error { var message: String }
 
-    init(arguments: [String], port: Int, logPath: String, cpu: Int?) throws(LaunchError) {
+    init(arguments: [String], port: Int, logPath: String, cpu: Int?, cgroups: ServerCgroups?) throws(LaunchError) {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -33,25 +36,27 @@ final class ServerProcess {
         var pid: pid_t = 0
         let argv = arguments.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
-        let status = posix_spawn(&pid, arguments[0], &actions, &attributes, argv, environ)
+        let cgroup = cgroups?.makeGroup()
+        let spawn = { posix_spawn(&pid, arguments[0], &actions, &attributes, argv, environ) }
+        let status = if let cgroups, let cgroup { cgroups.spawnInside(cgroup, spawn) } else { spawn() }
         guard status == 0 else {
+            if let cgroups, let cgroup { cgroups.remove(cgroup) }
             throw LaunchError(message: "cannot start \(arguments[0]): \(String(cString: strerror(status)))")
         }
         spawnedPID = pid
-        serverPID = pid
         self.port = port
+        self.cgroups = cgroups
+        self.cgroup = cgroup
+        usage = cgroup.map { CgroupUsage(path: $0, top: pid) } ?? ProcessTreeUsage(root: pid)
     }
 
-    /// Waits, bounded, until a TCP connect to the port succeeds; then finds the owner.
+    /// Waits, bounded, until a TCP connect to the port succeeds.
     func waitUntilListening(host: String, timeout: Double) -> Bool {
         let deadline = Monotonic.seconds() + timeout
         while Monotonic.seconds() < deadline {
             if !isRunning || Interrupt.signal != nil { return false }
-            if Self.canConnect(host: host, port: port) {
-                serverPID = ProcessProbe.listeningProcess(port: port) ?? spawnedPID
-                return true
-            }
-            usleep(20_000)
+            if Self.canConnect(host: host, port: port) { return true }
+            usleep(10_000)
         }
         return false
     }
@@ -63,14 +68,16 @@ final class ServerProcess {
 
     /// Stops everything the server started: SIGTERM to its process group, SIGKILL after
     /// `grace` seconds (one after an interrupt: the person waiting wants the prompt back) to
-    /// whatever of the group is left, then any orphan that left the group (echo-bench is their
-    /// subreaper). Reaps them all; returns once none is left, or after a bounded wait.
+    /// whatever of the group is left, then what is left in its cgroup and any orphan that left
+    /// the group (echo-bench is their subreaper). Reaps them all; returns once none is left, or
+    /// after a bounded wait.
     func stop(grace: Double = 3) {
         kill(-spawnedPID, SIGTERM)
         if !waitUntilGone(seconds: Interrupt.signal == nil ? grace : min(grace, 1)) {
             kill(-spawnedPID, SIGKILL)
             _ = waitUntilGone(seconds: 2)
         }
+        if let cgroups, let cgroup { cgroups.remove(cgroup) }
         for orphan in ProcessProbe.children(of: getpid()) { kill(orphan, SIGKILL) }
         _ = waitUntil(seconds: 2) { Self.reapChildren() && ProcessProbe.children(of: getpid()).isEmpty }
     }

@@ -1,4 +1,5 @@
 import SwiftEcho
+import cecho
 
 /// A server the suite measures: echo-cli with a backend and a hook, or any command line with
 /// `{port}` (and optionally `{host}`) in it.
@@ -17,11 +18,14 @@ struct ServerSpec: Sendable {
         return .echo
     }
 
-    /// select cannot hold more descriptors than FD_SETSIZE: idle memory at 10000 is not
-    /// measured for it.
-    var isSelect: Bool {
-        if case .echoCLI(let backend, _) = launch { return backend == .select }
-        return false
+    /// Why this server cannot hold `connections` at once by design, for the tables: echo-cli on
+    /// select watches only descriptors below FD_SETSIZE, less those the core keeps for itself.
+    /// nil when it can (or when nothing is known of its limits).
+    func cannotServe(_ connections: Int) -> String? {
+        guard case .echoCLI(let backend, _) = launch else { return nil }
+        let bound = Int(ce_backend_fd_bound(backend.rawValue))
+        guard bound < Int(Int32.max), connections > bound - Int(CE_RESERVED_FDS) else { return nil }
+        return "n/a (FD_SETSIZE)"
     }
 
     /// `NAME=COMMAND` from `--compare`.
@@ -36,10 +40,11 @@ struct ServerSpec: Sendable {
         return ServerSpec(name: String(text[..<equals]), launch: .shell(command))
     }
 
-    /// The argument vector to spawn, with `{port}` and `{host}` filled in.
+    /// The argument vector to spawn, with `{port}`, `{host}` and `{logs}` (the folder for the
+    /// server's files, shell-quoted) filled in.
     /// `connections`: how many the suite may hold open at once, so echo-cli's cap is raised
     /// past its default (10000) when a workload needs it.
-    func arguments(echoCLI: String, host: String, port: Int, connections: Int) -> [String] {
+    func arguments(echoCLI: String, host: String, port: Int, logs: String, connections: Int) -> [String] {
         switch launch {
         case .echoCLI(let backend, let hook):
             let cap = connections > 10_000 ? ["--max-connections", String(connections)] : []
@@ -47,6 +52,7 @@ struct ServerSpec: Sendable {
                     "--hook", hook, "--log-level", "warning"] + cap
         case .shell(let command):
             let filled = command.replacing("{port}", with: String(port)).replacing("{host}", with: host)
+                .replacing("{logs}", with: logs.shellQuoted)
             return ["/bin/sh", "-c", filled]
         }
     }

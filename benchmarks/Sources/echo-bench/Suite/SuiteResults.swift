@@ -6,21 +6,41 @@ struct RunRecord: Sendable {
     var report: LoadReport?
     /// Why the run has no report: the server did not start, the load could not run.
     var failure: String?
-    var peakResidentBytes: Int?
     var aliveAfter: Bool
 }
 
-/// Idle memory: what `count` open, served connections add to a server's resident memory.
+extension RunRecord {
+    /// One line for the progress log: the rate and cost, or why there is none.
+    var summary: String {
+        guard let report else { return "failed: \(failure ?? "no report")" }
+        var line = "\(Decimal3.grouped(report.roundTripsPerSecond)) round trips/s"
+        if let cost = report.serverMicrosecondsPerRoundTrip { line += ", \(Decimal3.fixed(cost, places: 2)) µs of server CPU each" }
+        if report.errors > 0 { line += ", \(report.errors) errors" }
+        if !aliveAfter { line += ", the server died" }
+        return line
+    }
+}
+
+extension IdleRecord {
+    /// One line for the progress log.
+    var summary: String {
+        if let failure { return "failed: \(failure)" }
+        return bytesPerConnection.map { "\(Decimal3.grouped($0)) bytes each" } ?? "memory: cannot measure"
+    }
+}
+
+/// Idle memory: what `count` open, served connections add to a server's memory (all
+/// its processes: a forking server's per-connection processes count).
 struct IdleRecord: Sendable {
     var server: String
     var count: Int
     var opened: Int
-    var residentBefore: Int?
-    var residentAfter: Int?
+    var memoryBefore: Int?
+    var memoryAfter: Int?
     var failure: String?
 
     var bytesPerConnection: Double? {
-        guard let before = residentBefore, let after = residentAfter, opened > 0 else { return nil }
+        guard let before = memoryBefore, let after = memoryAfter, opened > 0 else { return nil }
         return Double(after - before) / Double(opened)
     }
 }
@@ -37,7 +57,8 @@ struct CellSummary: Sendable {
     var serverCPU: Double?
     var serverMicrosecondsPerRoundTrip: Double?
     var loadgenCPU: Double
-    var peakResidentBytes: Int?
+    /// As the window closed: the median over rounds.
+    var memoryBytes: Int?
     var fewestReady: Int
     var asked: Int
     var errors: UInt64
@@ -61,7 +82,8 @@ struct CellSummary: Sendable {
         let perRoundTrip = reports.compactMap(\.serverMicrosecondsPerRoundTrip)
         serverMicrosecondsPerRoundTrip = perRoundTrip.isEmpty ? nil : median(perRoundTrip)
         loadgenCPU = median(reports.map(\.loadgenCPU))
-        peakResidentBytes = records.compactMap(\.peakResidentBytes).max()
+        let memory = reports.compactMap(\.serverMemoryBytes)
+        memoryBytes = memory.isEmpty ? nil : Int(median(memory.map(Double.init)))
         fewestReady = reports.map(\.ready).min()!
         asked = reports[0].workload.conns
         errors = reports.reduce(0) { $0 + $1.errors }

@@ -19,11 +19,38 @@ struct SuiteSettings: Sendable {
     var serverCPU: Int?
     var loadgenCPU: Int?
     var logFolder: String
+    /// `auto`, `cgroup` or `tree`: see ``ServerUsage``.
+    var accounting: String
     var baseline: String
 
     /// The most connections any run holds open at once: the idle run holds one more.
     var mostConnections: Int {
         max(workloads.map(\.conns).max() ?? 0, idleConnections > 0 ? idleConnections + 1 : 0)
+    }
+
+    /// The load runs to make, in order: for each workload and round, every server that can
+    /// serve it (interleaved, so that drift in the machine hits them alike).
+    var plannedRuns: [(workload: Workload, round: Int, server: ServerSpec)] {
+        workloads.flatMap { workload in
+            (1...rounds).flatMap { round in
+                servers.filter { $0.cannotServe(workload.conns) == nil }.map { (workload, round, $0) }
+            }
+        }
+    }
+
+    /// The servers whose idle memory is measured: those that can hold the idle connections
+    /// and the one served beside them.
+    var idleServers: [ServerSpec] {
+        idleConnections > 0 ? servers.filter { $0.cannotServe(idleConnections + 1) == nil } : []
+    }
+
+    /// About how long the suite takes, from what a run costs beyond its warm-up and window on
+    /// a 2-core machine (starting and stopping the server, connecting, draining).
+    var estimatedSeconds: Double {
+        let runs = plannedRuns
+        let connecting = runs.reduce(0.0) { $0 + Double($1.workload.conns) / 2000 }
+        return Double(runs.count) * (warmup + duration + 0.35) + connecting
+            + Double(idleServers.count) * (1 + Double(idleConnections) / 10_000)
     }
 }
 
@@ -32,6 +59,8 @@ struct SuiteSettings: Sendable {
 struct SuiteRunner {
     let settings: SuiteSettings
     let progress: ProgressLine?
+    /// A cgroup per server where the machine allows it; else each server's process tree.
+    let cgroups: ServerCgroups?
 
     /// What ran. After SIGINT, SIGTERM or SIGHUP (`interrupted`) it holds the runs finished
     /// before the signal; the run it cut short is left out, and its server is stopped.
@@ -43,28 +72,44 @@ struct SuiteRunner {
 
     func run() -> Outcome {
         var outcome = Outcome()
-        let total = settings.workloads.count * settings.rounds * settings.servers.count
-        steps: for workload in settings.workloads {
-            for round in 1...settings.rounds {
-                for server in settings.servers {
-                    let label = "[\(outcome.runs.count + 1)/\(total)] \(workload.name), \(server.name), round \(round): "
-                    let record = runOnce(server, workload, round: round, label: label)
-                    if Interrupt.signal != nil { break steps }
-                    outcome.runs.append(record)
-                }
-            }
+        let planned = settings.plannedRuns
+        announce(planned.count)
+        for (step, (workload, round, server)) in planned.enumerated() {
+            let label = "[\(step + 1)/\(planned.count)] \(workload.name), \(server.name), round \(round): "
+            let record = runOnce(server, workload, round: round, label: label)
+            if Interrupt.signal != nil { break }
+            note(label + record.summary)
+            outcome.runs.append(record)
         }
-        if settings.idleConnections > 0, Interrupt.signal == nil {
-            for server in settings.servers where !server.isSelect {
-                progress?.show("idle memory: \(server.name), \(settings.idleConnections) connections")
-                let record = measureIdle(server)
-                if Interrupt.signal != nil { break }
-                outcome.idle.append(record)
-            }
+        let idleServers = Interrupt.signal == nil ? settings.idleServers : []
+        for (index, server) in idleServers.enumerated() {
+            let label = "[idle \(index + 1)/\(idleServers.count)] \(server.name), \(settings.idleConnections) connections: "
+            progress?.relabel(label)
+            progress?.show("opening")
+            let record = measureIdle(server)
+            if Interrupt.signal != nil { break }
+            note(label + record.summary)
+            outcome.idle.append(record)
         }
         progress?.finish()
         outcome.interrupted = Interrupt.signal
         return outcome
+    }
+
+    /// The first line: what will run and about how long it takes.
+    private func announce(_ runs: Int) {
+        let seconds = settings.estimatedSeconds
+        let about = seconds < 90 ? "\(Int((seconds / 5).rounded(.up)) * 5) s" : "\(Int((seconds / 60).rounded())) min"
+        let idle = settings.idleServers.count
+        note("echo-bench suite: \(settings.servers.count) servers, \(settings.workloads.count) workloads, "
+            + "\(settings.rounds) round\(settings.rounds == 1 ? "" : "s"): \(runs) runs of \(Decimal3.text(settings.warmup + settings.duration)) s"
+            + (idle > 0 ? " and idle memory of \(idle) servers" : "") + "; about \(about)")
+    }
+
+    /// One line per step on stderr, terminal or not (CI logs, nohup), above the live line.
+    private func note(_ line: String) {
+        progress?.finish()
+        StandardError.line(line)
     }
 
     private func start(_ server: ServerSpec) -> Result<ServerProcess, ServerProcess.LaunchError> {
@@ -75,9 +120,9 @@ struct SuiteRunner {
         let process: ServerProcess
         do {
             let arguments = server.arguments(echoCLI: settings.echoCLI, host: settings.host, port: port,
-                                             connections: settings.mostConnections)
-            process = try ServerProcess(arguments: arguments,
-                                        port: port, logPath: String(log), cpu: settings.serverCPU)
+                                             logs: settings.logFolder, connections: settings.mostConnections)
+            process = try ServerProcess(arguments: arguments, port: port, logPath: String(log),
+                                        cpu: settings.serverCPU, cgroups: cgroups)
         } catch {
             pinLoadGenerator()
             return .failure(error)
@@ -116,11 +161,10 @@ struct SuiteRunner {
             progress?.relabel(label)
             do throws(LoadError) {
                 record.report = try LoadRun.run(workload, host: settings.host, port: process.port,
-                                                serverPID: process.serverPID, progress: progress)
+                                                server: process.usage, progress: progress)
             } catch {
                 record.failure = error.message
             }
-            record.peakResidentBytes = ProcessProbe.peakResidentBytes(process.serverPID)
             record.aliveAfter = process.isRunning
         }
         return record
@@ -137,13 +181,13 @@ struct SuiteRunner {
                 return
             }
             usleep(200_000)
-            record.residentBefore = ProcessProbe.residentBytes(process.serverPID)
+            record.memoryBefore = process.usage.memoryBytes()
             var fds = [Int32](repeating: -1, count: settings.idleConnections)
             let opened = Int(cb_idle_open(settings.host, Int32(process.port), Int32(fds.count), &fds, &error, error.count))
             record.opened = opened
             if opened < fds.count { record.failure = "opened \(opened) of \(fds.count): \(String(cBuffer: error))" }
             usleep(200_000)
-            record.residentAfter = ProcessProbe.residentBytes(process.serverPID)
+            record.memoryAfter = process.usage.memoryBytes()
             cb_idle_close(&fds, Int32(opened))
             cb_idle_close(&first, 1)
         }

@@ -1,17 +1,5 @@
-/// The suite's workloads: the default matrix, or `--workload KEY=VALUE,...` specs.
+/// The suite's `--workload KEY=VALUE,...` specs (the defaults are the presets').
 enum WorkloadSpec {
-    /// Ping-pong 64 B and 1 KiB at 1, 10, 100 and 1000 connections; 16 KiB at 10; a 64 KiB
-    /// stream at 10.
-    static var defaults: [Workload] {
-        var list: [Workload] = []
-        for conns in [1, 10, 100, 1000] {
-            for size in [64, 1024] { list.append(Workload(conns: conns, size: size)) }
-        }
-        list.append(Workload(conns: 10, size: 16384))
-        list.append(Workload(mode: .stream, conns: 10, size: 65536))
-        return list
-    }
-
     /// `mode=stream,conns=10,size=64KiB,depth=1,window=256KiB,framing=line`: keys in any order,
     /// the rest default.
     static func parse(_ text: String) throws(UsageError) -> Workload {

@@ -4,96 +4,99 @@ import Glibc
 import Darwin
 #endif
 
-/// What /proc says about a process: CPU time, memory, descriptors. Linux only; elsewhere every
-/// reading is nil and the reports leave those columns empty.
+/// One process as /proc/PID/stat describes it.
+struct ProcessStat: Sendable {
+    var pid: Int32
+    /// R, S, D, Z (zombie), T, …
+    var state: Character
+    var parent: Int32
+    var group: Int32
+    /// User + system CPU seconds of every thread so far.
+    var cpuSeconds: Double
+    /// The same for its children that exited and that it reaped (cutime + cstime).
+    var reapedChildrenSeconds: Double
+
+    /// kthreadd and the kernel's threads, which it starts.
+    var isKernelThread: Bool { pid == 2 || parent == 2 }
+}
+
+/// What /proc says about processes: CPU time, memory, parents. Linux only; elsewhere every
+/// reading is nil and the reports say "cannot measure".
 enum ProcessProbe {
-    /// User + system CPU seconds of every thread of `pid` so far.
-    static func cpuSeconds(_ pid: Int32) -> Double? {
-        guard let stat = readText("/proc/\(pid)/stat"),
-              let close = stat.lastIndex(of: ")") else { return nil }
-        // Fields after the command name, which may hold spaces: state is field 3, utime 14.
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
-        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    static func stat(_ pid: Int32) -> ProcessStat? {
+        guard let text = readText("/proc/\(pid)/stat"), let close = text.lastIndex(of: ")") else { return nil }
+        // The fields after the command name (which may hold spaces and parentheses): state is
+        // field 3 of the file, ppid 4, pgrp 5, utime 14, stime 15, cutime 16, cstime 17.
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        guard fields.count > 14, let state = fields[0].first, let parent = Int32(fields[1]), let group = Int32(fields[2]),
+              let user = Double(fields[11]), let system = Double(fields[12]),
+              let childUser = Double(fields[13]), let childSystem = Double(fields[14]) else { return nil }
+        let tick = Double(sysconf(Int32(_SC_CLK_TCK)))
+        return ProcessStat(pid: pid, state: state, parent: parent, group: group, cpuSeconds: (user + system) / tick,
+                           reapedChildrenSeconds: (childUser + childSystem) / tick)
     }
 
-    /// A `kB` line of /proc/PID/status, in bytes: `VmRSS`, `VmHWM`.
-    static func statusBytes(_ pid: Int32, _ key: String) -> Int? {
-        guard let status = readText("/proc/\(pid)/status") else { return nil }
-        for line in status.split(separator: "\n") where line.hasPrefix(key + ":") {
-            let number = line.dropFirst(key.count + 1).filter { $0.isNumber }
-            return Int(number).map { $0 * 1024 }
-        }
-        return nil
-    }
-
-    static func residentBytes(_ pid: Int32) -> Int? { statusBytes(pid, "VmRSS") }
-
-    static func peakResidentBytes(_ pid: Int32) -> Int? { statusBytes(pid, "VmHWM") }
-
-    /// The processes whose parent is `pid`, from /proc/PID/stat (zombies included).
-    static func children(of parent: Int32) -> [Int32] {
-        var found: [Int32] = []
-        forEachProcess { pid in
-            guard let stat = readText("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else { return }
-            // After the command name: state, then the parent's pid.
-            let fields = stat[stat.index(after: close)...].split(separator: " ", maxSplits: 3)
-            if fields.count > 1, Int32(fields[1]) == parent { found.append(pid) }
+    /// Every process this one can see.
+    static func allStats() -> [ProcessStat] {
+        guard let proc = opendir("/proc") else { return [] }
+        defer { closedir(proc) }
+        var found: [ProcessStat] = []
+        while let entry = readdir(proc) {
+            if let pid = Int32(entryName(entry)), let stat = stat(pid) { found.append(stat) }
         }
         return found
     }
 
-    /// Calls `body` with every process ID in /proc.
-    private static func forEachProcess(_ body: (Int32) -> Void) {
-        guard let proc = opendir("/proc") else { return }
-        defer { closedir(proc) }
-        while let entry = readdir(proc) {
-            if let pid = Int32(entryName(entry)) { body(pid) }
-        }
+    /// The processes whose parent is `pid` (zombies included).
+    static func children(of parent: Int32) -> [Int32] {
+        allStats().filter { $0.parent == parent }.map(\.pid)
     }
 
-    /// The process that owns the TCP socket listening on `port`, found through the socket's
-    /// inode: a server started through `sh -c` is still found, whatever wraps it.
-    static func listeningProcess(port: Int) -> Int32? {
-        var inodes = Set<Substring>()
-        for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
-            guard let text = readText(table) else { continue }
-            for line in text.split(separator: "\n").dropFirst() {
-                let fields = line.split(separator: " ")
-                // local_address is HEXADDR:HEXPORT; state 0A is LISTEN; the inode is field 10.
-                guard fields.count > 9, fields[3] == "0A",
-                      let colon = fields[1].lastIndex(of: ":"),
-                      Int(fields[1][fields[1].index(after: colon)...], radix: 16) == port else { continue }
-                inodes.insert(fields[9])
-            }
+    /// `pid` and every process below it, by parent links: what a server started, forked
+    /// children and their children included. Empty when `pid` is gone.
+    static func tree(_ root: Int32) -> [ProcessStat] {
+        let all = allStats()
+        guard let top = all.first(where: { $0.pid == root }) else { return [] }
+        var members = [top]
+        var frontier: Set<Int32> = [root]
+        while !frontier.isEmpty {
+            let next = all.filter { frontier.contains($0.parent) }
+            members += next
+            frontier = Set(next.map(\.pid))
         }
-        guard !inodes.isEmpty else { return nil }
-        var owner: Int32?
-        forEachProcess { pid in
-            if owner == nil, ownsSocket(pid: pid, inodes: inodes) { owner = pid }
-        }
-        return owner
+        return members
     }
 
-    private static func ownsSocket(pid: Int32, inodes: Set<Substring>) -> Bool {
-        let folder = "/proc/\(pid)/fd"
-        guard let fds = opendir(folder) else { return false }
-        defer { closedir(fds) }
-        var target = [CChar](repeating: 0, count: 64)
-        while let entry = readdir(fds) {
-            let name = entryName(entry)
-            let count = readlink("\(folder)/\(name)", &target, target.count - 1)
-            guard count > 0 else { continue }
-            let link = String(decoding: target[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            // "socket:[12345]"
-            if link.hasPrefix("socket:["), inodes.contains(link.dropFirst(8).dropLast()) { return true }
+    /// CPU seconds the whole machine has been busy (user, nice, system, irq, softirq and steal
+    /// over every core), from the first line of /proc/stat.
+    static func machineBusySeconds() -> Double? {
+        guard let text = readText("/proc/stat"), let line = text.split(separator: "\n").first, line.hasPrefix("cpu ") else {
+            return nil
         }
-        return false
+        let ticks = line.split(separator: " ").dropFirst().compactMap { Double($0) }
+        guard ticks.count >= 8 else { return nil }
+        // user nice system idle iowait irq softirq steal (guest time is inside user already)
+        let busy = ticks[0] + ticks[1] + ticks[2] + ticks[5] + ticks[6] + ticks[7]
+        return busy / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
+    /// A process's resident memory, and the part of it no other process maps (private), from
+    /// /proc/PID/smaps_rollup. nil when it cannot be read (another user's process) or the
+    /// process is gone; zeros for a zombie.
+    static func memory(_ pid: Int32) -> (resident: Int, private: Int)? {
+        guard let text = readText("/proc/\(pid)/smaps_rollup") else { return nil }
+        var resident = 0, unshared = 0
+        for line in text.split(separator: "\n") {
+            let kib = Int(line.filter(\.isNumber)) ?? 0
+            if line.hasPrefix("Rss:") { resident = kib * 1024 }
+            if line.hasPrefix("Private_Clean:") || line.hasPrefix("Private_Dirty:") { unshared += kib * 1024 }
+        }
+        return (resident, unshared)
     }
 
     /// A directory entry's name, read in place: the kernel's record may be shorter than
     /// `d_name`'s declared size, so copying the whole field could read past it.
-    private static func entryName(_ entry: UnsafeMutablePointer<dirent>) -> String {
+    static func entryName(_ entry: UnsafeMutablePointer<dirent>) -> String {
         withUnsafePointer(to: &entry.pointee.d_name) {
             String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self))
         }
