@@ -102,6 +102,19 @@ struct ce_reply {
     char failure[256];   /* why the hook failed, for the log */
 };
 
+/* One log limiter per kind of dropped datagram, so that a flood of one kind (over the rate,
+ * say) never hides the first drop of another (a reflector's source port) for the rest of its
+ * second. Refusals by the allow list share `access_log` with TCP's: the same kind. */
+typedef struct ce_udp_drop_logs {
+    ce_ratelimit reflector;      /* the source port of a reflecting service */
+    ce_ratelimit rate;           /* over its source's reply rate */
+    ce_ratelimit too_large;      /* a reply larger than its datagram */
+    ce_ratelimit max_reply;      /* a reply over max-reply */
+    ce_ratelimit deferred;       /* a deferred reply refused: the table is full */
+    ce_ratelimit hook_failed;
+    ce_ratelimit send;           /* the socket would not take the reply */
+} ce_udp_drop_logs;
+
 /* The connections of one loop and what they share: settings, hooks, counters, timers, and the
  * table that finds a connection by descriptor. One per loop; only that loop's thread uses it. */
 typedef struct ce_conns {
@@ -126,7 +139,7 @@ typedef struct ce_conns {
     ce_reply reply;
     ce_ratelimit refusal_log; /* refusals by the server's own limits */
     ce_ratelimit access_log;  /* refusals by the allow list or the per-address limit */
-    ce_ratelimit udp_log;     /* datagrams dropped for reflection, rate or size */
+    ce_udp_drop_logs udp_log; /* datagrams dropped, a line a second per kind */
     ce_udp_pending *pending;  /* CE_UDP_PENDING slots, allocated with the first UDP socket */
     const ce_transport *io;   /* the engine's operations, and the engine */
     void *engine;

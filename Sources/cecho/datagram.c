@@ -101,17 +101,17 @@ static int hook_datagram(ce_conns *cs, int fd, const char *local, const ce_socka
     case CE_ACTION_REPLY:
     case CE_ACTION_REPLY_AND_CLOSE:
         if (!cs->reply.overflow) sends = 1;
-        else if (limit == len) ce_datagram_drop(cs, &n->udp_too_large, &cs->udp_log, CE_LOG_NOTICE, peer,
+        else if (limit == len) ce_datagram_drop(cs, &n->udp_too_large, &cs->udp_log.too_large, CE_LOG_NOTICE, peer,
                                                 "reply larger than its datagram (amplification)");
-        else ce_datagram_drop(cs, &n->replies_too_large, &cs->udp_log, CE_LOG_WARNING, peer, "reply over max-reply");
+        else ce_datagram_drop(cs, &n->replies_too_large, &cs->udp_log.max_reply, CE_LOG_WARNING, peer, "reply over max-reply");
         break;
     case CE_ACTION_DEFER:
         if (pend(cs, fd, c.id, peer, peer_len, len) == -1)
-            ce_datagram_drop(cs, &n->udp_deferred_refused, &cs->udp_log, CE_LOG_WARNING, peer,
+            ce_datagram_drop(cs, &n->udp_deferred_refused, &cs->udp_log.deferred, CE_LOG_WARNING, peer,
                              "deferred reply refused: too many datagrams awaiting one");
         break;
     case CE_ACTION_FAIL:
-        ce_datagram_drop(cs, &n->hook_errors, &cs->udp_log, CE_LOG_WARNING, peer,
+        ce_datagram_drop(cs, &n->hook_errors, &cs->udp_log.hook_failed, CE_LOG_WARNING, peer,
                          cs->reply.failure[0] ? cs->reply.failure : "hook failed");
         break;
     default: /* declined, or closed: a datagram has no connection to close */
@@ -133,7 +133,7 @@ int ce_datagram_answer(ce_conns *cs, int fd, const char *local, const ce_sockadd
                        size_t *reply_len) {
     ce_counters *n = &cs->counters;
     if (is_reflector_port(port_of(peer))) {
-        ce_datagram_drop(cs, &n->udp_bad_port, &cs->udp_log, CE_LOG_NOTICE, peer,
+        ce_datagram_drop(cs, &n->udp_bad_port, &cs->udp_log.reflector, CE_LOG_NOTICE, peer,
                          "source port of a reflecting service (0, 7, 13, 17, 19)");
         return 0;
     }
@@ -144,7 +144,7 @@ int ce_datagram_answer(ce_conns *cs, int fd, const char *local, const ce_sockadd
             return 0;
         }
         if (!ce_access_udp_take(cs->access, &ip, cs->now_ms)) {
-            ce_datagram_drop(cs, &n->udp_rate_limited, &cs->udp_log, CE_LOG_NOTICE, peer,
+            ce_datagram_drop(cs, &n->udp_rate_limited, &cs->udp_log.rate, CE_LOG_NOTICE, peer,
                              "over the reply rate for its source");
             return 0;
         }
@@ -174,12 +174,12 @@ int ce_datagram_deliver(ce_conns *cs, int fd, uint64_t id, ce_action action, siz
     slot->id = 0;
     if (action != CE_ACTION_REPLY && action != CE_ACTION_REPLY_AND_CLOSE) return 0;
     if (len > entry.limit) {
-        ce_datagram_drop(cs, &cs->counters.udp_too_large, &cs->udp_log, CE_LOG_NOTICE, &entry.peer,
+        ce_datagram_drop(cs, &cs->counters.udp_too_large, &cs->udp_log.too_large, CE_LOG_NOTICE, &entry.peer,
                          "reply larger than its datagram (amplification)");
         return 0;
     }
     if (len > cs->config.max_reply) {
-        ce_datagram_drop(cs, &cs->counters.replies_too_large, &cs->udp_log, CE_LOG_WARNING, &entry.peer,
+        ce_datagram_drop(cs, &cs->counters.replies_too_large, &cs->udp_log.max_reply, CE_LOG_WARNING, &entry.peer,
                          "reply over max-reply");
         return 0;
     }

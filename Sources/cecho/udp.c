@@ -76,7 +76,7 @@ static void send_reply(ce_loop *l, int fd, const ce_sockaddr *peer, socklen_t pe
     if (w == -1) {
         CE_UNCOUNT(&cs->counters, udp_out, 1);
         CE_UNCOUNT(&cs->counters, bytes_out, n);
-        ce_datagram_drop(cs, &cs->counters.udp_send_dropped, &cs->udp_log, CE_LOG_DEBUG, peer, strerror(errno));
+        ce_datagram_drop(cs, &cs->counters.udp_send_dropped, &cs->udp_log.send, CE_LOG_DEBUG, peer, strerror(errno));
     }
 }
 

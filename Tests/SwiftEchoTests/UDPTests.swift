@@ -88,6 +88,20 @@ import Testing
         #expect(lines >= 1 && lines <= 3, "rate-limited log, not one line per drop: \(lines)")
     }
 
+    /// The log's limit of a line a second is per kind of drop: a datagram over the rate right
+    /// after one whose reply was too large still gets its line (one shared limit hid it).
+    @Test func eachKindOfDropIsLogged() throws {
+        let daemon = try Daemon.serving(["--udp", "--udp-rate", "1", "--hook", "prefix:>"])
+        let client = try UDPClient(port: daemon.port)
+        try client.send([1])  // takes the one token; its reply is larger than the datagram
+        try client.send([2])  // over the rate, in the same second
+        #expect(client.receive(timeout: 0.3) == nil)
+        let stats = try daemon.stats()
+        #expect(stats["udp.dropped.too_large"] == 1 && stats["udp.dropped.rate"] == 1)
+        #expect(daemon.waitForOutput(containing: "dropped datagram: reply larger than its datagram", timeout: 5))
+        #expect(daemon.waitForOutput(containing: "dropped datagram: over the reply rate", timeout: 5), "\(daemon.stderr)")
+    }
+
     /// One reply a second: a second datagram at once gets none, but another address gets
     /// its own (127.0.0.2 and 127.0.0.1 are two sources).
     @Test func eachSourceAddressHasABucketOfItsOwn() throws {
