@@ -36,6 +36,23 @@ import SwiftEcho
         }
     }
 
+    /// On a terminal the live line names the step in progress: the idle memory phase is not
+    /// shown under the label of the last load run.
+    @Test(.enabled(if: Tool.runs("script"), "script (util-linux) is not installed"))
+    func theLiveLineNamesTheIdlePhase() throws {
+        let script = try #require(Tool.path("script"), "SWIFTECHO_REQUIRE_TOOLS is set, but script is missing")
+        let folder = try TemporaryDirectory()
+        let command = [Self.bench, "suite", "--backends", "poll", "--hooks", "echo", "--workload", "conns=2,size=64",
+                       "--rounds", "1", "--duration", "0.2", "--warmup", "0", "--idle-conns", "100", "--no-pin",
+                       "--echo-cli", Daemon.binaryPath, "--logs", folder.path].map(\.shellQuoted).joined(separator: " ")
+        // script gives echo-bench a terminal for stderr and copies what it shows to stdout.
+        let run = try Daemon.run(["-qec", command + " >/dev/null", "/dev/null"], timeout: 60, program: script)
+        #expect(run.termination == .exited(0), "\(run.stdout)")
+        #expect(run.stdout.contains("\u{1B}[2K[1/1] c2 s64, poll, round 1: measuring"), "\(run.stdout)")
+        #expect(run.stdout.contains("\u{1B}[2K[idle 1/1] poll, 100 connections: opening"), "\(run.stdout)")
+        #expect(!run.stdout.contains("round 1: idle") && !run.stdout.contains("round 1: opening"), "\(run.stdout)")
+    }
+
     @Test func twoPresetsAreAUsageError() throws {
         let run = try Daemon.run(["suite", "--quick", "--full"], program: Self.bench)
         #expect(run.termination == .exited(64))
@@ -65,4 +82,9 @@ import SwiftEcho
         #expect(lines.contains { $0.hasPrefix("[idle 1/1] poll, 1000 connections: ") && $0.hasSuffix(" bytes each") })
         #expect(!run.stderr.contains("\u{1B}["), "no terminal codes when stderr is not a terminal")
     }
+}
+
+extension String {
+    /// The text as one shell word.
+    fileprivate var shellQuoted: String { "'" + replacing("'", with: "'\\''") + "'" }
 }

@@ -65,7 +65,30 @@ import cbench
         let result = try json(run.stdout)
         #expect(result["ready"] as? Int == 0)
         #expect(result["connect_failures"] as? Int == 5)
-        #expect(run.stderr.contains("no connection"))
+        #expect(result["connect_error"] as? String == "connection refused")
+        #expect(run.stderr.contains("no connection to 127.0.0.1:\(nobody.port) got its first echo: connection refused"), "\(run.stderr)")
+        // In words: why, and no window of zeros.
+        let text = try bench(["load", "--port", String(nobody.port), "--conns", "2", "--connect-timeout", "2"])
+        #expect(text.status == .exited(2))
+        #expect(text.stdout.contains("none ready, 2 failed: connection refused") && !text.stdout.contains("measured"), "\(text.stdout)")
+    }
+
+    /// The text report says what it checked replies against, and writes an IPv6 address as
+    /// people do, in brackets before its port.
+    @Test func loadSaysWhatItCheckedAndWhere() throws {
+        let upper = try Daemon.serving(["--hook", "upper"])
+        let checked = try bench(["load", "--port", String(upper.port), "--conns", "2", "--duration", "0.3", "--warmup", "0", "--expect", "upper"])
+        #expect(checked.status == .exited(0))
+        #expect(checked.stdout.contains("errors        none: every byte came back upper-cased, as expected"), "\(checked.stdout)")
+        guard hasIPv6Loopback else {
+            print("skipped the IPv6 half: no IPv6 loopback here")
+            return
+        }
+        let daemon = try Daemon.serving(["--host", "::1"])
+        let run = try bench(["load", "--host", "::1", "--port", String(daemon.port), "--conns", "2", "--duration", "0.3", "--warmup", "0"])
+        #expect(run.status == .exited(0))
+        #expect(run.stdout.hasPrefix("echo-bench load [::1]:\(daemon.port): 2 connections"), "\(run.stdout)")
+        #expect(run.stdout.contains("errors        none: every byte came back as sent"))
     }
 
     @Test(arguments: [
@@ -79,6 +102,7 @@ import cbench
         (["suite", "--workload", "conns=ten"], "conns"),
         (["suite", "--baseline", "nobody", "--backends", "poll"], "--baseline"),
         (["frobnicate"], "frobnicate"),
+        ([], "Missing subcommand"),
     ])
     func usageErrorsNameWhatIsWrong(arguments: [String], mention: String) throws {
         let run = try bench(arguments)

@@ -251,12 +251,18 @@ static void on_readable(engine *e, conn *c) {
     send_more(e, c);
 }
 
+/* Ends a connection whose connect failed, keeping the first reason for the report. */
+static void connect_failed(engine *e, conn *c, int error) {
+    if (!e->result->connect_error) e->result->connect_error = error;
+    finish(e, c);
+}
+
 /* A connect finished, one way or the other. */
 static void on_connected(engine *e, conn *c) {
     int error = 0;
     socklen_t len = sizeof error;
     if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &error, &len) == -1 || error != 0) {
-        finish(e, c);
+        connect_failed(e, c, error ? error : errno);
         return;
     }
     c->state = CONN_OPEN;
@@ -266,6 +272,7 @@ static void on_connected(engine *e, conn *c) {
 static void start_connect(engine *e, conn *c) {
     c->fd = socket(e->address.ss_family, SOCK_STREAM, 0);
     if (c->fd == -1) {
+        if (!e->result->connect_error) e->result->connect_error = errno;
         c->state = CONN_CLOSED;
         e->result->connect_failures++;
         e->resolved++;
@@ -284,7 +291,7 @@ static void start_connect(engine *e, conn *c) {
     } else if (errno == EINPROGRESS) {
         watch(e, c, WAIT_WRITE);
     } else {
-        finish(e, c);
+        connect_failed(e, c, errno);
     }
 }
 

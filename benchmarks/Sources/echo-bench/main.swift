@@ -18,7 +18,11 @@ let usage = """
     """
 
 let arguments = Array(CommandLine.arguments.dropFirst())
-guard let name = arguments.first, !["-h", "--help", "help"].contains(name) else {
+guard let name = arguments.first else {
+    StandardError.line("Error: Missing subcommand.\n\(usage)")
+    ExitStatus.usage.terminate()
+}
+if ["-h", "--help", "help"].contains(name) {
     print(usage)
     ExitStatus.success.terminate()
 }

@@ -96,6 +96,7 @@ void cb_load_config_init(cb_load_config *config);
 typedef struct cb_load_result {
     int ready;                  /* connections that got their first echo */
     int connect_failures;
+    int connect_error;          /* errno of the first connect that failed (ECONNREFUSED, …), or 0 */
     double connect_s;           /* how long the connect phase took */
     double measured_s;          /* the measured window, as it really ran */
     uint64_t round_trips;       /* messages fully echoed inside the window */

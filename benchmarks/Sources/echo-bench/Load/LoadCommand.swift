@@ -50,7 +50,7 @@ enum LoadCommand {
         print(options.flag("json") ? report.json(host: host, port: port).text : report.text(host: host, port: port))
         if let signal = report.interrupted { return .interrupted(by: signal) }
         if report.ready == 0 {
-            StandardError.line("echo-bench: no connection to \(host):\(port) got its first echo")
+            StandardError.line("echo-bench: no connection to \(endpoint(host, port)) got its first echo: \(report.whyNoneReady)")
             return .failed
         }
         return report.errors > 0 ? .errorsCounted : .success

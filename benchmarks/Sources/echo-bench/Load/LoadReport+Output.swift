@@ -5,20 +5,26 @@ extension LoadReport {
             ? "stream of \(ByteCount.format(workload.size)) chunks, window \(ByteCount.format(workload.window ?? 4 * workload.size))"
             : "ping-pong of \(ByteCount.format(workload.size)) at depth \(workload.depth)"
         var lines = [
-            "echo-bench load \(host):\(port): \(workload.conns) connections, \(shape), \(workload.framing.rawValue) framing, expecting \(workload.expectation.rawValue)",
-            "  measured      \(Decimal3.fixed(measuredSeconds, places: 2)) s after \(Decimal3.text(workload.warmup)) s of warm-up",
+            "echo-bench load \(endpoint(host, port)): \(workload.conns) connections, \(shape), \(workload.framing.rawValue) framing, expecting \(workload.expectation.rawValue)",
         ]
         if let interrupted {
             lines.append("  interrupted   by \(Interrupt.name(interrupted)): the figures cover what ran before it")
         }
+        guard ready > 0 else {
+            // Nothing was measured: say why, not a window of zeros.
+            lines.append("  connections   none ready, \(connectFailures) failed: \(whyNoneReady)")
+            return lines.joined(separator: "\n")
+        }
         lines += [
-            "  connections   \(ready) ready, \(connectFailures) failed, connected in \(Decimal3.fixed(connectSeconds, places: 2)) s",
+            "  measured      \(Decimal3.fixed(measuredSeconds, places: 2)) s after \(Decimal3.text(workload.warmup)) s of warm-up",
+            "  connections   \(ready) ready, \(connectFailures) failed\(connectError.map { " (\($0))" } ?? ""), connected in \(Decimal3.fixed(connectSeconds, places: 2)) s",
             "  round trips   \(Decimal3.grouped(roundTripsPerSecond))/s (\(Decimal3.grouped(Double(roundTrips))) in the window)",
             "  throughput    \(Decimal3.fixed(megabytesSentPerSecond, places: 1)) MB/s sent, \(Decimal3.fixed(megabytesReceivedPerSecond, places: 1)) MB/s received",
             "  latency (µs)  p50 \(us(latency.p50))  p90 \(us(latency.p90))  p99 \(us(latency.p99))  p99.9 \(us(latency.p999))  max \(us(latency.max))  mean \(us(latency.mean))",
         ]
         if errors == 0 {
-            lines.append("  errors        none: every byte came back as sent")
+            let expected = workload.expectation == .upper ? "upper-cased, as expected" : "as sent"
+            lines.append("  errors        none: every byte came back \(expected)")
         } else {
             lines.append("  errors        \(errors): \(verifyErrors) wrong messages (\(mismatchedBytes) bytes), \(overflowErrors) extra bytes, \(disconnects) disconnects, \(timeouts) lost echoes, \(connectFailures) failed connects")
         }
@@ -51,6 +57,7 @@ extension LoadReport {
         object.add("measured_s", measuredSeconds)
         object.add("ready", ready)
         object.add("connect_failures", connectFailures)
+        if let connectError { object.add("connect_error", connectError) }
         object.add("connect_s", connectSeconds)
         object.add("round_trips", roundTrips)
         object.add("round_trips_per_s", roundTripsPerSecond)
@@ -80,6 +87,12 @@ extension LoadReport {
         object.add("other_processes_cpu_percent", otherCPU.map { $0 * 100 })
         if let interrupted { object.add("interrupted", Interrupt.name(interrupted)) }
         return object
+    }
+
+    /// Why no connection got its first echo: what the first failed connect was told, or that
+    /// the server never echoed in time.
+    var whyNoneReady: String {
+        connectError ?? "no first echo within \(Decimal3.text(workload.connectTimeout)) s"
     }
 
     private func us(_ value: Double) -> String { Decimal3.fixed(value, places: value < 100 ? 1 : 0) }

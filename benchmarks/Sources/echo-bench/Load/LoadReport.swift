@@ -1,10 +1,17 @@
 import cbench
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// What one load run measured. Rates are over the measured window only.
 struct LoadReport: Sendable {
     var workload: Workload
     var ready: Int
     var connectFailures: Int
+    /// Why the first failed connect failed (`connection refused`), when the system said.
+    var connectError: String?
     var connectSeconds: Double
     var measuredSeconds: Double
     var roundTrips: UInt64
@@ -53,6 +60,7 @@ struct LoadReport: Sendable {
         self.workload = workload
         ready = Int(result.ready)
         connectFailures = Int(result.connect_failures)
+        connectError = result.connect_error == 0 ? nil : String(cString: strerror(result.connect_error)).lowercasedFirst
         connectSeconds = result.connect_s
         measuredSeconds = result.measured_s
         roundTrips = result.round_trips
@@ -92,4 +100,14 @@ struct LatencySummary: Sendable {
         p999 = micros(0.999)
         max = count > 0 ? Double(histogram.pointee.max) / 1000 : 0
     }
+}
+
+extension String {
+    /// `Connection refused` as a clause: `connection refused`.
+    var lowercasedFirst: String { prefix(1).lowercased() + dropFirst() }
+}
+
+/// `127.0.0.1:7000`, `[::1]:7000`: a host and port as people write them.
+func endpoint(_ host: String, _ port: Int) -> String {
+    host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
 }

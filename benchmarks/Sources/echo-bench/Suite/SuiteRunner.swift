@@ -101,10 +101,13 @@ struct SuiteRunner {
         let seconds = settings.estimatedSeconds
         let about = seconds < 90 ? "\(Int((seconds / 5).rounded(.up)) * 5) s" : "\(Int((seconds / 60).rounded())) min"
         let idle = settings.idleServers.count
-        note("echo-bench suite: \(settings.servers.count) servers, \(settings.workloads.count) workloads, "
-            + "\(settings.rounds) round\(settings.rounds == 1 ? "" : "s"): \(runs) runs of \(Decimal3.text(settings.warmup + settings.duration)) s"
-            + (idle > 0 ? " and idle memory of \(idle) servers" : "") + "; about \(about)")
+        note("echo-bench suite: \(counted(settings.servers.count, "server")), \(counted(settings.workloads.count, "workload")), "
+            + "\(counted(settings.rounds, "round")): \(counted(runs, "run")) of \(Decimal3.text(settings.warmup + settings.duration)) s"
+            + (idle > 0 ? " and idle memory of \(counted(idle, "server"))" : "") + "; about \(about)")
     }
+
+    /// `1 round`, `3 rounds`.
+    private func counted(_ count: Int, _ noun: String) -> String { "\(count) \(noun)\(count == 1 ? "" : "s")" }
 
     /// One line per step on stderr, terminal or not (CI logs, nohup), above the live line.
     private func note(_ line: String) {
