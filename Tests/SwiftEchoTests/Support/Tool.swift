@@ -19,29 +19,22 @@ enum Tool {
     }
 
     /// Runs `path ARGUMENTS` with `input` on its standard input, within `timeout` seconds (then
-    /// it is killed and this throws); its status and what it wrote to stdout and stderr.
+    /// it is killed and this throws); its status and what it wrote to stdout and stderr. (Spawned
+    /// like the daemons the tests run: Foundation's Process leaks under LeakSanitizer.)
     static func run(_ path: String, _ arguments: [String], input: String = "", timeout: Double = 30) throws
         -> (status: Int32, output: String)
     {
         let directory = try TemporaryDirectory()
-        let inputPath = directory.path + "/input", outputPath = directory.path + "/output"
-        _ = FileManager.default.createFile(atPath: inputPath, contents: Data(input.utf8))
-        _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        process.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: inputPath))
-        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        guard waitUntil(timeout: timeout, { !process.isRunning }) else {
-            process.terminate()
-            process.waitUntilExit()
-            throw TestClientError("\(path) \(arguments) still running after \(timeout) s")
+        let inputPath = directory.file("input")
+        guard FileManager.default.createFile(atPath: inputPath, contents: Data(input.utf8)) else {
+            throw TestClientError("cannot write \(inputPath)")
         }
-        try output.close()
-        let text = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
-        return (process.terminationStatus, text)
+        // bash only to give the tool its input: `exec` leaves the tool in the spawned process.
+        let run = try Daemon.run(["-c", "exec \"$@\" < \"$0\"", inputPath, path] + arguments, timeout: timeout,
+                                 program: "/bin/bash")
+        guard case .exited(let status) = run.termination else {
+            throw TestClientError("\(path) \(arguments) ended by \(run.termination): \(run.stderr)")
+        }
+        return (status, run.stdout + run.stderr)
     }
 }
