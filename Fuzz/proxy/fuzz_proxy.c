@@ -15,7 +15,7 @@
  * a prefix is INVALID every longer one is; a refusal has a reason and nothing else has; a
  * header fits its version's bound and its addresses are one IP family. Any difference aborts.
  */
-#include "../../Sources/cecho/proxy.h"
+#include "cecho_internal.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

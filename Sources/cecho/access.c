@@ -44,6 +44,8 @@ typedef struct bucket {
 struct ce_access {
     ce_cidr *allow;
     size_t nallow;
+    ce_cidr *proxy_from;
+    size_t nproxy_from;
     uint32_t max_per_ip;
     pthread_mutex_t counts_lock;
     ip_count *counts; /* open addressing, linear probing; at most half full */
@@ -100,6 +102,12 @@ ce_access *ce_access_create(const ce_access_config *config, char *err, size_t er
         memcpy(a->allow, config->allow, config->nallow * sizeof *a->allow);
         a->nallow = config->nallow;
     }
+    if (config->nproxy_from) {
+        a->proxy_from = malloc(config->nproxy_from * sizeof *a->proxy_from);
+        if (!a->proxy_from) goto nomem;
+        memcpy(a->proxy_from, config->proxy_from, config->nproxy_from * sizeof *a->proxy_from);
+        a->nproxy_from = config->nproxy_from;
+    }
     a->max_per_ip = config->max_per_ip;
     if (a->max_per_ip) {
         /* Every counted address holds a connection, so at most max_connections are in use:
@@ -130,16 +138,25 @@ void ce_access_destroy(ce_access *a) {
     pthread_mutex_destroy(&a->counts_lock);
     pthread_mutex_destroy(&a->rate_lock);
     free(a->allow);
+    free(a->proxy_from);
     free(a->counts);
     free(a->buckets);
     free(a);
 }
 
-int ce_access_allows(const ce_access *a, const ce_ip *ip) {
-    if (!a->nallow) return 1;
-    for (size_t i = 0; i < a->nallow; i++)
-        if (ce_cidr_contains(&a->allow[i], ip)) return 1;
+/* 1 when a range of `ranges[0, n)` holds `ip`. */
+static int any_contains(const ce_cidr *ranges, size_t n, const ce_ip *ip) {
+    for (size_t i = 0; i < n; i++)
+        if (ce_cidr_contains(&ranges[i], ip)) return 1;
     return 0;
+}
+
+int ce_access_allows(const ce_access *a, const ce_ip *ip) {
+    return !a->nallow || any_contains(a->allow, a->nallow, ip);
+}
+
+int ce_access_trusts_proxy(const ce_access *a, const ce_ip *ip) {
+    return any_contains(a->proxy_from, a->nproxy_from, ip);
 }
 
 /* ---- Connections per address ------------------------------------------------------------ */

@@ -22,6 +22,8 @@ int ce_ip_of(const struct sockaddr *sa, ce_ip *ip);
 /* 1 when `ip` is inside range `c`. */
 int ce_cidr_contains(const ce_cidr *c, const ce_ip *ip);
 
+/* 1 when `ip` may send a PROXY header: a range of proxy_from holds it. */
+int ce_access_trusts_proxy(const ce_access *a, const ce_ip *ip);
 /* 1 when `ip` may connect or send: no allow list, or a range of it holds the address. */
 int ce_access_allows(const ce_access *a, const ce_ip *ip);
 /* Whether TCP connections are counted per address (max_per_ip > 0). */

@@ -41,11 +41,19 @@ ce_conn *ce_conns_admit(ce_conns *cs, int fd, const ce_sockaddr *peer, int fd_bo
     }
     ce_counters *n = &cs->counters;
     /* The allow list first: who the operator did not let in costs nothing else (a notice:
-     * refusing them is the policy working). */
+     * refusing them is the policy working). Behind a balancer the peer is the balancer: it
+     * must be one we trust to name the client, who is checked once its header names it. */
     ce_access *access = cs->access;
     ce_ip ip;
     int has_ip = access && ce_ip_of(&peer->sa, &ip) == 0; /* Unix clients are not checked */
-    if (has_ip && !ce_access_allows(access, &ip)) {
+    int proxied = cs->config.proxy_protocol;
+    if (proxied && has_ip && !ce_access_trusts_proxy(access, &ip)) {
+        ce_conns_refuse(cs, fd, peer, &n->refused_proxy_untrusted,
+                        "a PROXY header is expected, from an address outside --proxy-from", CE_LOG_NOTICE,
+                        &cs->access_log);
+        return NULL;
+    }
+    if (!proxied && has_ip && !ce_access_allows(access, &ip)) {
         ce_conns_refuse(cs, fd, peer, &n->refused_not_allowed, "address not allowed", CE_LOG_NOTICE,
                         &cs->access_log);
         return NULL;
@@ -65,7 +73,7 @@ ce_conn *ce_conns_admit(ce_conns *cs, int fd, const ce_sockaddr *peer, int fd_bo
     }
     /* Counted per address last, so that nothing refuses after it counted. */
     int counted = 0;
-    if (has_ip && ce_access_counts_connections(access)) {
+    if (!proxied && has_ip && ce_access_counts_connections(access)) {
         if (ce_access_conn_acquire(access, &ip) == -1) {
             ce_budget_give_back(cs->budget);
             ce_conns_refuse(cs, fd, peer, &n->refused_per_ip, "too many connections from this address",
@@ -85,4 +93,35 @@ ce_conn *ce_conns_admit(ce_conns *cs, int fd, const ce_sockaddr *peer, int fd_bo
     }
     c->ip_counted = (uint8_t)counted;
     return c;
+}
+
+int ce_conn_admit_client(ce_conns *cs, ce_conn *c) {
+    ce_access *access = cs->access;
+    ce_ip ip;
+    if (!access || ce_ip_of(&c->peer.sa, &ip) == -1) return 0; /* LOCAL, UNKNOWN: the balancer */
+    _Atomic uint64_t *counter;
+    const char *why;
+    if (!ce_access_allows(access, &ip)) {
+        counter = &cs->counters.refused_not_allowed, why = "address not allowed";
+    } else if (!ce_access_counts_connections(access)) {
+        return 0;
+    } else if (ce_access_conn_acquire(access, &ip) == -1) {
+        counter = &cs->counters.refused_per_ip, why = "too many connections from this address";
+    } else {
+        c->ip_counted = 1;
+        return 0;
+    }
+    ce_count(counter, 1); /* first, as at accept */
+    ce_conn_notice(cs, c, &cs->access_log, "refused connection", why);
+    ce_conn_close(cs, c, CE_CLOSE_REFUSED, 0);
+    return -1;
+}
+
+void ce_conn_notice(ce_conns *cs, const ce_conn *c, ce_ratelimit *limiter, const char *what, const char *why) {
+    uint64_t suppressed;
+    if (!ce_log_on(&cs->log, CE_LOG_NOTICE) || !ce_ratelimit_allow(limiter, cs->now_ms, &suppressed)) return;
+    char more[48] = "";
+    if (suppressed) snprintf(more, sizeof more, " (%" PRIu64 " more not logged)", suppressed);
+    ce_log_field field = {"reason", why};
+    ce_conn_logf(cs, c, CE_LOG_NOTICE, &field, 1, "%s: %s%s", what, why, more);
 }

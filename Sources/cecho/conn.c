@@ -37,6 +37,9 @@ const char *ce_close_reason_name(ce_close_reason reason) {
     case CE_CLOSE_SHUTDOWN: return "shutdown";
     case CE_CLOSE_SHUTDOWN_FORCED: return "shutdown deadline";
     case CE_CLOSE_DATAGRAM: return "datagram answered";
+    case CE_CLOSE_PROXY_INVALID: return "invalid PROXY header";
+    case CE_CLOSE_PROXY_TIMEOUT: return "PROXY header timeout";
+    case CE_CLOSE_REFUSED: return "refused";
     }
     return "unknown";
 }
@@ -44,11 +47,15 @@ const char *ce_close_reason_name(ce_close_reason reason) {
 void ce_conn_logf(const ce_conns *cs, const ce_conn *c, ce_log_level level, const ce_log_field *fields,
                   size_t nfields, const char *fmt, ...) {
     if (!ce_log_on(&cs->log, level)) return;
-    char id[24], peer[CE_ENDPOINT_LEN];
+    char id[24], peer[CE_ENDPOINT_LEN], proxy[CE_ENDPOINT_LEN];
     snprintf(id, sizeof id, "%" PRIu64, c->id);
     ce_net_format_peer(c->fd, &c->peer.sa, peer, sizeof peer);
     ce_log_field all[CE_LOG_FIELDS_MAX] = {{"conn.id", id}, {"peer.address", peer}};
     size_t n = 2;
+    if (c->proxied) { /* the client's address above; the balancer's here */
+        ce_net_format_peer(c->fd, &c->proxy.sa, proxy, sizeof proxy);
+        all[n++] = (ce_log_field){"proxy.address", proxy};
+    }
     for (size_t i = 0; i < nfields && n < CE_LOG_FIELDS_MAX; i++) all[n++] = fields[i];
     va_list ap;
     va_start(ap, fmt);
@@ -76,12 +83,16 @@ void ce_conn_failed(ce_conns *cs, ce_conn *c, int err) {
     ce_conn_close(cs, c, reset ? CE_CLOSE_RESET : CE_CLOSE_ERROR, err);
 }
 
-/* Tell the hook about a new connection; it returns the context it wants back. */
-static void announce(ce_conns *cs, ce_conn *c) {
-    char peer[CE_ENDPOINT_LEN], local[CE_ENDPOINT_LEN] = "?";
+void ce_conn_announce(ce_conns *cs, ce_conn *c) {
+    if (!cs->hooks.opened) return;
+    char peer[CE_ENDPOINT_LEN], local[CE_ENDPOINT_LEN] = "?", proxy[CE_ENDPOINT_LEN];
     ce_net_format_peer(c->fd, &c->peer.sa, peer, sizeof peer);
     (void)ce_net_local_endpoint(c->fd, local, sizeof local);
     ce_conn_info info = {.fd = c->fd, .id = c->id, .peer = peer, .local = local};
+    if (c->proxied) {
+        ce_net_format_peer(c->fd, &c->proxy.sa, proxy, sizeof proxy);
+        info.proxy = proxy;
+    }
     c->user = cs->hooks.opened(cs->hooks.ctx, &info);
 }
 
@@ -92,6 +103,7 @@ ce_conn *ce_conn_open(ce_conns *cs, int fd, const ce_sockaddr *peer) {
     c->id = ++cs->next_conn_id;
     c->peer = *peer;
     c->state = CONN_OPEN;
+    c->proxy_wait = (uint8_t)(cs->config.proxy_protocol != 0);
     if (cs->io->attach(cs->engine, c) == -1) {
         free(c);
         return NULL;
@@ -102,7 +114,11 @@ ce_conn *ce_conn_open(ce_conns *cs, int fd, const ce_sockaddr *peer) {
     CE_COUNT(&cs->counters, accepted, 1);
     CE_COUNT(&cs->counters, active, 1);
     ce_conn_logf(cs, c, CE_LOG_DEBUG, NULL, 0, "new connection");
-    if (cs->hooks.opened) announce(cs, c);
+    if (c->proxy_wait) { /* served, and told to the hook, once its header names the client */
+        if (cs->config.proxy_timeout_ms) ce_tlist_touch(&cs->proxies, &c->frame_link, cs->now_ms);
+    } else {
+        ce_conn_announce(cs, c);
+    }
     return c;
 }
 
@@ -122,6 +138,8 @@ void ce_conn_close(ce_conns *cs, ce_conn *c, ce_close_reason reason, int err) {
     case CE_CLOSE_WRITE_TIMEOUT: CE_COUNT(n, write_timeouts, 1); break;
     case CE_CLOSE_FRAME_TIMEOUT: CE_COUNT(n, frame_timeouts, 1); break;
     case CE_CLOSE_SHUTDOWN_FORCED: CE_COUNT(n, shutdown_forced, 1); break;
+    case CE_CLOSE_PROXY_INVALID: CE_COUNT(n, proxy_invalid, 1); break;
+    case CE_CLOSE_PROXY_TIMEOUT: CE_COUNT(n, proxy_timeouts, 1); break;
     default: break;
     }
     ce_tlink_remove(&c->idle_link);
@@ -132,7 +150,7 @@ void ce_conn_close(ce_conns *cs, ce_conn *c, ce_close_reason reason, int err) {
     ce_budget_give_back(cs->budget);
     ce_ip ip;
     if (c->ip_counted && ce_ip_of(&c->peer.sa, &ip) == 0) ce_access_conn_release(cs->access, &ip);
-    if (cs->hooks.closed) cs->hooks.closed(cs->hooks.ctx, c->user, reason);
+    if (cs->hooks.closed && !c->proxy_wait) cs->hooks.closed(cs->hooks.ctx, c->user, reason);
     ce_buf_free(&c->out);
     ce_buf_free(&c->in);
     cs->io->release(cs->engine, c);
@@ -265,7 +283,7 @@ static int begin_linger(ce_conns *cs, ce_conn *c) {
 int ce_conn_advance(ce_conns *cs, ce_conn *c) {
     for (;;) {
         if (!cs->fast_echo && !c->paused && !c->awaiting && !c->closing && c->state != CONN_LINGERING &&
-            ce_buf_len(&c->in) > 0)
+            !c->proxy_wait && ce_buf_len(&c->in) > 0)
             process_buffered(cs, c);
         if (flush_staging(cs, c) == -1) return -1;
         if (c->paused && ce_conn_pending(c) <= cs->config.output_limit / 4) {
@@ -300,6 +318,10 @@ void ce_conn_close_after_flush(ce_conns *cs, ce_conn *c, ce_close_reason reason)
 }
 
 int ce_conn_peer_closed(ce_conns *cs, ce_conn *c) {
+    if (c->proxy_wait) { /* its header can never complete now */
+        ce_conn_proxy_give_up(cs, c, CE_CLOSE_PROXY_INVALID, "the peer closed before its PROXY header was whole");
+        return -1;
+    }
     if (c->state == CONN_LINGERING) { /* what it waited for: the replies were read */
         ce_conn_close(cs, c, (ce_close_reason)c->close_reason, 0);
         return -1;
@@ -355,15 +377,23 @@ static int framed_received(ce_conns *cs, ce_conn *c, char *p, size_t n) {
     return ce_conn_advance(cs, c);
 }
 
+int ce_conn_deliver(ce_conns *cs, ce_conn *c, char *p, size_t n) {
+    return cs->fast_echo ? echo_received(cs, c, p, n) : framed_received(cs, c, p, n);
+}
+
 int ce_conn_received(ce_conns *cs, ce_conn *c, char *p, size_t n) {
     if (c->state == CONN_LINGERING) return 0; /* dropped: the peer is only being let finish */
     CE_COUNT(&cs->counters, bytes_in, n);
     touch(cs, c);
     if (ce_log_on(&cs->log, CE_LOG_TRACE)) ce_conn_logf(cs, c, CE_LOG_TRACE, NULL, 0, "received %zu bytes", n);
-    return cs->fast_echo ? echo_received(cs, c, p, n) : framed_received(cs, c, p, n);
+    return c->proxy_wait ? ce_conn_proxy_received(cs, c, p, n) : ce_conn_deliver(cs, c, p, n);
 }
 
 void ce_conn_begin_drain(ce_conns *cs, ce_conn *c) {
+    if (c->proxy_wait) { /* never served: nothing to finish */
+        ce_conn_close(cs, c, CE_CLOSE_SHUTDOWN, 0);
+        return;
+    }
     if (c->state != CONN_OPEN) return; /* already finishing on its own */
     c->state = CONN_DRAINING;
     if (!c->closing) c->close_reason = CE_CLOSE_SHUTDOWN;

@@ -49,6 +49,8 @@ typedef struct ce_conn {
     uint8_t close_reason; /* ce_close_reason, for closing and lingering connections */
     uint8_t awaited_terminator; /* the deferred message's line terminator */
     uint8_t ip_counted;   /* counted in the access policy's per-address table */
+    uint8_t proxy_wait;   /* its PROXY header is still to come: not served, not told to hooks */
+    uint8_t proxied;      /* a PROXY header named `peer`; `proxy` is the balancer */
     uint32_t held;        /* reply bytes the engine holds to send itself (see ce_transport) */
     uint64_t id;
     ce_buf out;           /* bytes not yet sent; allocated only while non-empty */
@@ -57,8 +59,10 @@ typedef struct ce_conn {
     void *user;           /* the hook's context for this connection */
     ce_tlink idle_link;   /* in idle while the idle timeout is on */
     ce_tlink write_link;  /* in writes while output is pending */
-    ce_tlink frame_link;  /* in frames while a message is incomplete, or in lingers */
-    ce_sockaddr peer;
+    ce_tlink frame_link;  /* in frames while a message is incomplete, in lingers, or in
+                             proxies while its PROXY header is awaited */
+    ce_sockaddr peer;     /* the client (what its PROXY header named, if any) */
+    ce_sockaddr proxy;    /* with `proxied`: the load balancer it came through */
 } ce_conn;
 
 /* What an engine does for its connections: the only way their bytes leave and the only
@@ -133,13 +137,14 @@ typedef struct ce_conns {
     ce_conn **table;        /* table[fd]: the connection on fd, or NULL */
     int setsize;            /* descriptors below this can be tracked */
     uint32_t count;         /* connections open */
-    ce_tlist idle, writes, frames, lingers;
+    ce_tlist idle, writes, frames, lingers, proxies;
     char *scratch;          /* CE_READ_CHUNK bytes: where reads land when nothing else fits */
     ce_buf staging;         /* replies of the current event while the connection has no queue */
     ce_reply reply;
     ce_ratelimit refusal_log; /* refusals by the server's own limits */
     ce_ratelimit access_log;  /* refusals by the allow list or the per-address limit */
     ce_udp_drop_logs udp_log; /* datagrams dropped, a line a second per kind */
+    ce_ratelimit proxy_log;   /* connections closed for their PROXY header */
     ce_udp_pending *pending;  /* CE_UDP_PENDING slots, allocated with the first UDP socket */
     const ce_transport *io;   /* the engine's operations, and the engine */
     void *engine;
@@ -176,6 +181,12 @@ void ce_conns_expire(ce_conns *cs);
  * bound `fd_bound`, the shared cap and the per-address limit, then attached and announced.
  * A connection refused is closed, counted and logged. Returns it, or NULL. */
 ce_conn *ce_conns_admit(ce_conns *cs, int fd, const ce_sockaddr *peer, int fd_bound);
+/* The client a PROXY header named in `c->peer`, checked against the allow list and the
+ * per-address limit, as a connection without one is at accept. 0, or -1 after refusing it
+ * (counted, logged, closed: `c` is gone). */
+int ce_conn_admit_client(ce_conns *cs, ce_conn *c);
+/* Say "`what`: `why`" about connection `c` as a notice, at most once a second per `limiter`. */
+void ce_conn_notice(ce_conns *cs, const ce_conn *c, ce_ratelimit *limiter, const char *what, const char *why);
 /* Close a connection we will not serve, count it, and say why at `level`, at most once a
  * second per `limiter`. `peer` may be NULL. */
 void ce_conns_refuse(ce_conns *cs, int fd, const ce_sockaddr *peer, _Atomic uint64_t *counter,
@@ -198,6 +209,17 @@ static inline char *ce_conn_read_space(ce_conns *cs, ce_conn *c) {
  * They are framed and answered; replies go out through the transport. Returns 0, or -1 when
  * the connection closed meanwhile (`c` is gone). */
 int ce_conn_received(ce_conns *cs, ce_conn *c, char *p, size_t n);
+/* The bytes of ce_conn_received() past any PROXY header: framed and answered. */
+int ce_conn_deliver(ce_conns *cs, ce_conn *c, char *p, size_t n);
+/* Bytes arrived while the connection awaits its PROXY header (proxied.c): the header is read,
+ * the client it names takes the peer's place and is admitted, the hook is told, and what
+ * follows the header is delivered. 0, or -1 when the connection closed. */
+int ce_conn_proxy_received(ce_conns *cs, ce_conn *c, char *p, size_t n);
+/* Close `c`, whose PROXY header will not come (`reason`: CE_CLOSE_PROXY_INVALID or
+ * CE_CLOSE_PROXY_TIMEOUT, which count it), saying `why` as a notice, rate-limited. */
+void ce_conn_proxy_give_up(ce_conns *cs, ce_conn *c, ce_close_reason reason, const char *why);
+/* Tell the hook about a connection now served; it returns the context it wants back. */
+void ce_conn_announce(ce_conns *cs, ce_conn *c);
 /* The peer sent FIN. 0, or -1 when the connection closed. */
 int ce_conn_peer_closed(ce_conns *cs, ce_conn *c);
 /* A receive or send failed with `err`: close for a reset or an error. */

@@ -36,6 +36,7 @@ int ce_conns_init(ce_conns *cs, const ce_loop_config *config, ce_budget *budget,
     ce_tlist_init(&cs->writes);
     ce_tlist_init(&cs->frames);
     ce_tlist_init(&cs->lingers);
+    ce_tlist_init(&cs->proxies);
     cs->table = calloc((size_t)setsize, sizeof *cs->table);
     cs->scratch = malloc(CE_READ_CHUNK);
     if (!cs->table || !cs->scratch) {
@@ -97,6 +98,7 @@ int64_t ce_conns_next_timeout(const ce_conns *cs) {
     NEAREST(&m->writes, cfg->write_timeout_ms)
     NEAREST(&m->frames, cfg->frame_timeout_ms)
     NEAREST(&m->lingers, CE_LINGER_MS)
+    NEAREST(&m->proxies, cfg->proxy_protocol ? cfg->proxy_timeout_ms : 0)
 #undef NEAREST
     return t;
 }
@@ -114,6 +116,10 @@ void ce_conns_expire(ce_conns *cs) {
     if (cfg->frame_timeout_ms)
         while ((k = due(&cs->frames, cfg->frame_timeout_ms, now)))
             ce_conn_close(cs, CE_CONTAINER_OF(k, ce_conn, frame_link), CE_CLOSE_FRAME_TIMEOUT, 0);
+    if (cfg->proxy_protocol && cfg->proxy_timeout_ms)
+        while ((k = due(&cs->proxies, cfg->proxy_timeout_ms, now)))
+            ce_conn_proxy_give_up(cs, CE_CONTAINER_OF(k, ce_conn, frame_link), CE_CLOSE_PROXY_TIMEOUT,
+                                  "no whole PROXY header within --proxy-timeout");
     while ((k = due(&cs->lingers, CE_LINGER_MS, now))) {
         ce_conn *c = CE_CONTAINER_OF(k, ce_conn, frame_link);
         ce_conn_close(cs, c, (ce_close_reason)c->close_reason, 0);

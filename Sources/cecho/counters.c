@@ -38,6 +38,9 @@ void ce_counters_read(const ce_counters *counters, ce_stats *out) {
     LOAD(udp_too_large);
     LOAD(udp_send_dropped);
     LOAD(udp_deferred_refused);
+    LOAD(refused_proxy_untrusted);
+    LOAD(proxy_invalid);
+    LOAD(proxy_timeouts);
 #undef LOAD
 }
 

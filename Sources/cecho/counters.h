@@ -22,6 +22,7 @@ typedef struct ce_counters {
     _Atomic uint64_t refused_not_allowed, refused_per_ip;
     _Atomic uint64_t udp_in, udp_out, udp_not_allowed, udp_bad_port, udp_rate_limited;
     _Atomic uint64_t udp_too_large, udp_send_dropped, udp_deferred_refused;
+    _Atomic uint64_t refused_proxy_untrusted, proxy_invalid, proxy_timeouts;
 } ce_counters;
 
 /* Add `n` to one counter (on the loop's thread only). */

@@ -8,7 +8,7 @@
  * as long as its family needs. Anything else is refused at the first byte that proves it.
  * Layer: base.
  */
-#include "proxy.h"
+#include "cecho_internal.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -53,7 +53,8 @@ let coreOpenedTrampoline: @convention(c) (UnsafeMutableRawPointer?, UnsafePointe
     guard let context, let info, let make = Unmanaged<HookBridge>.fromOpaque(context).takeUnretainedValue().makeHandler
     else { return nil }
     let connection = Connection(id: info.pointee.id, peerAddress: String(cString: info.pointee.peer),
-                                localAddress: String(cString: info.pointee.local))
+                                localAddress: String(cString: info.pointee.local),
+                                proxyAddress: info.pointee.proxy.map { String(cString: $0) })
     let box = ConnectionBox(connection: connection, handler: make(connection))
     box.handler.connectionOpened(connection)
     return Unmanaged.passRetained(box).toOpaque()

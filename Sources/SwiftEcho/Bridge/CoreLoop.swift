@@ -44,6 +44,8 @@ final class CoreLoop: @unchecked Sendable {
         config.log_fn = coreLogTrampoline
         config.log_ctx = bridge.toOpaque()
         config.access = access?.raw
+        config.proxy_protocol = settings.proxyProtocol ? 1 : 0
+        config.proxy_timeout_ms = settings.proxyTimeout.roundedUpMilliseconds
         var made: OpaquePointer?
         let message = CoreError.capture { err, len in
             made = backend.withCString { name in

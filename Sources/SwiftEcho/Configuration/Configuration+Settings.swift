@@ -128,6 +128,20 @@ extension Configuration {
                 help: "On a graceful stop, go on accepting this long while /readyz answers 503, so"
                     + " a load balancer's health checks take this instance out before its listeners"
                     + " close; 0 closes them at once."),
+            .single(
+                "proxy-protocol", valueName: "proxy-protocol", .boolean, \.proxyProtocol,
+                help: "Every TCP connection must begin with a PROXY protocol header (v1 or v2, as"
+                    + " HAProxy's send-proxy and send-proxy-v2 write): the client address it names"
+                    + " is used for --allow, --max-connections-per-ip, logs and hooks."),
+            .repeated(
+                "proxy-from", valueName: "cidr", .addressRange, \.proxyFrom,
+                help: "Who may send a PROXY header (a range or an address; repeat for more); a"
+                    + " connection from anyone else is closed at once. Unix-socket peers are"
+                    + " trusted."),
+            .single(
+                "proxy-timeout", valueName: "seconds", .seconds(in: .milliseconds(1) ... .seconds(3600)),
+                \.proxyTimeout,
+                help: "Close a connection whose PROXY header is not complete within this long."),
         ]
     )
 }

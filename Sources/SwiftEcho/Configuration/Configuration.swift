@@ -77,6 +77,15 @@ public struct Configuration: Sendable, Equatable {
     /// (`--drain-delay`), 0...3600 s, so that a load balancer's health checks take it out
     /// before its listeners close; zero closes them at once.
     public var drainDelay: Duration
+    /// Every TCP connection (IP or Unix listener) must begin with a PROXY protocol header, v1
+    /// or v2 (`--proxy-protocol`): its source address then stands for the client's everywhere.
+    public var proxyProtocol: Bool
+    /// Who may send a PROXY header (`--proxy-from`, repeatable): IPv4 or IPv6 ranges; a
+    /// connection from anyone else is closed at once. Unix-socket peers are always trusted.
+    public var proxyFrom: [String]
+    /// How long a connection may take to send its whole PROXY header (`--proxy-timeout`),
+    /// 0.001...3600 s.
+    public var proxyTimeout: Duration
 
     /// A configuration with the given values; every parameter defaults to the daemon's default.
     public init(
@@ -106,7 +115,10 @@ public struct Configuration: Sendable, Equatable {
         allow: [String] = [],
         maxConnectionsPerIP: Int = 0,
         metrics: ListenAddress? = nil,
-        drainDelay: Duration = .zero
+        drainDelay: Duration = .zero,
+        proxyProtocol: Bool = false,
+        proxyFrom: [String] = ["127.0.0.0/8", "::1/128"],
+        proxyTimeout: Duration = .seconds(3)
     ) {
         self.host = host
         self.port = port
@@ -135,5 +147,8 @@ public struct Configuration: Sendable, Equatable {
         self.maxConnectionsPerIP = maxConnectionsPerIP
         self.metrics = metrics
         self.drainDelay = drainDelay
+        self.proxyProtocol = proxyProtocol
+        self.proxyFrom = proxyFrom
+        self.proxyTimeout = proxyTimeout
     }
 }

@@ -7,11 +7,15 @@ public struct Connection: Sendable, Hashable, CustomStringConvertible {
     public let peerAddress: String
     /// The server's end: the listening address the client reached.
     public let localAddress: String
+    /// With `--proxy-protocol`, the load balancer the client came through, when its PROXY
+    /// header named the client (``peerAddress`` is then the client); nil otherwise.
+    public let proxyAddress: String?
 
-    public init(id: UInt64, peerAddress: String, localAddress: String) {
+    public init(id: UInt64, peerAddress: String, localAddress: String, proxyAddress: String? = nil) {
         self.id = id
         self.peerAddress = peerAddress
         self.localAddress = localAddress
+        self.proxyAddress = proxyAddress
     }
 
     public var description: String { "#\(id) \(peerAddress)" }

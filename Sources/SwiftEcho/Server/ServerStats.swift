@@ -62,6 +62,13 @@ public struct ServerStats: Sendable, Equatable {
     public var udpSendDropped: UInt64 = 0
     /// Deferred UDP replies refused because too many datagrams were awaiting one.
     public var udpDeferredRefused: UInt64 = 0
+    /// Connections closed at accept because `--proxy-protocol` expects a header from them and
+    /// their address is outside `--proxy-from` (a header from them would be a forged address).
+    public var refusedProxyUntrusted: UInt64 = 0
+    /// Connections closed because their PROXY header was missing or malformed.
+    public var proxyInvalid: UInt64 = 0
+    /// Connections closed because their PROXY header was not whole within `--proxy-timeout`.
+    public var proxyTimeouts: UInt64 = 0
 
     public init() {}
 
@@ -98,11 +105,15 @@ public struct ServerStats: Sendable, Equatable {
         udpTooLarge = s.udp_too_large
         udpSendDropped = s.udp_send_dropped
         udpDeferredRefused = s.udp_deferred_refused
+        refusedProxyUntrusted = s.refused_proxy_untrusted
+        proxyInvalid = s.proxy_invalid
+        proxyTimeouts = s.proxy_timeouts
     }
 
     /// All connections refused at accept, whatever the reason.
     public var refused: UInt64 {
         refusedMaxConnections + refusedFDSetSize + refusedNoDescriptors + refusedNotAllowed + refusedPerIP
+            + refusedProxyUntrusted
     }
 
     /// All datagrams dropped unanswered by the protections, whatever the reason.
@@ -145,6 +156,9 @@ public struct ServerStats: Sendable, Equatable {
             "udp.dropped.too_large": "\(udpTooLarge)",
             "udp.dropped.send": "\(udpSendDropped)",
             "udp.dropped.deferred": "\(udpDeferredRefused)",
+            "refused.proxy_untrusted": "\(refusedProxyUntrusted)",
+            "proxy.invalid": "\(proxyInvalid)",
+            "timeouts.proxy": "\(proxyTimeouts)",
         ]
     }
 }

@@ -188,6 +188,10 @@ typedef struct ce_stats {
     uint64_t udp_too_large;           /* replies dropped: larger than their datagram */
     uint64_t udp_send_dropped;        /* replies dropped: the socket would block, or failed */
     uint64_t udp_deferred_refused;    /* deferrals refused: the pending table was full */
+    uint64_t refused_proxy_untrusted; /* closed at accept: a PROXY header expected from an
+                                         address outside proxy_from */
+    uint64_t proxy_invalid;           /* closed: the PROXY header was missing or malformed */
+    uint64_t proxy_timeouts;          /* closed: no whole PROXY header within proxy_timeout_ms */
 } ce_stats;
 
 /* ---------------------------------------------------------------------------------------- */
@@ -208,6 +212,9 @@ typedef enum ce_close_reason {
     CE_CLOSE_SHUTDOWN,          /* graceful stop: everything was sent */
     CE_CLOSE_SHUTDOWN_FORCED,   /* still open at the shutdown deadline, or an immediate stop */
     CE_CLOSE_DATAGRAM,          /* UDP: the datagram's exchange is over (see "Datagrams") */
+    CE_CLOSE_PROXY_INVALID,     /* no valid PROXY header (never told to hooks: not opened yet) */
+    CE_CLOSE_PROXY_TIMEOUT,     /* no whole PROXY header in time (likewise) */
+    CE_CLOSE_REFUSED,           /* the client its PROXY header named was refused (likewise) */
 } ce_close_reason;
 
 /* A short lower-case name for `reason` ("peer closed", "reply too large", ...). */
@@ -230,6 +237,7 @@ typedef struct ce_conn_info {
     const char *peer;  /* "1.2.3.4:5678", "[::1]:5678", or for a Unix-domain client the socket
                         * it came through, "unix:PATH" */
     const char *local; /* the same forms */
+    const char *proxy; /* the load balancer's address when a PROXY header named `peer`, or NULL */
 } ce_conn_info;
 
 /* The reply being built for one message; valid only during the `message` callback. */
@@ -309,6 +317,8 @@ typedef struct ce_access_config {
     uint32_t max_per_ip;      /* TCP connections one address may hold; 0 = no limit */
     uint32_t max_connections; /* connections of all loops together: sizes the per-address table */
     uint32_t udp_rate;        /* UDP replies per second per source (burst = rate); 0 = no UDP */
+    const ce_cidr *proxy_from; /* who may send a PROXY header (copied), with proxy_protocol; */
+    size_t nproxy_from;       /* Unix-socket peers always may */
 } ce_access_config;
 
 /* Sources the UDP rate table tracks at once, in fixed memory. A new source replaces the one
@@ -345,6 +355,11 @@ typedef struct ce_loop_config {
     ce_log_fn log_fn;             /* may be NULL */
     void *log_ctx;
     ce_access *access;            /* shared policy, or NULL for none; must outlive the loop */
+    int proxy_protocol;           /* every connection begins with a PROXY header (v1 or v2) from
+                                     a peer access->proxy_from trusts; its source stands for
+                                     the peer from then on (allow list, per-address limit,
+                                     logs, hooks). Needs `access`. */
+    uint64_t proxy_timeout_ms;    /* the whole header must arrive within this */
 } ce_loop_config;
 
 /* Create a loop (poller, wakeup descriptor). NULL on failure, with `err` filled. */
