@@ -90,6 +90,38 @@ struct FleetTests {
         #expect(try fleet.metric(Self.accepted, of: 0) == acceptedBefore + 10)
     }
 
+    /// With send-proxy (v1) and send-proxy-v2, the instances see each client's own address:
+    /// an `--allow` that excludes it refuses it, `--max-connections-per-ip` counts it, and the
+    /// logs name it with the balancer beside it.
+    @Test(arguments: ["send-proxy", "send-proxy-v2"])
+    func theInstancesSeeTheClientsOwnAddress(serverOption: String) throws {
+        let fleet = try Fleet(arguments: ["--proxy-protocol", "--allow", "127.0.0.2", "--allow", "127.0.0.3",
+                                          "--max-connections-per-ip", "1", "--log-level", "debug"],
+                              serverOptions: serverOption)
+        func total(_ series: String) throws -> Double { try (0..<2).map { try fleet.metric(series, of: $0) }.reduce(0, +) }
+        // Round robin over two instances: the third connection of one client finds its
+        // instance holding that client's one connection already.
+        let held = try (0..<2).map { _ in try TestClient(port: fleet.haproxy.port, source: "127.0.0.2") }
+        for client in held { #expect(try client.roundTrip(Array("mine".utf8))) }
+        let third = try TestClient(port: fleet.haproxy.port, source: "127.0.0.2")
+        try? third.send([1])
+        #expect(third.outcome(within: 3) == .closed)
+        let other = try TestClient(port: fleet.haproxy.port, source: "127.0.0.3")  // another client: served
+        #expect(try other.roundTrip(Array("theirs".utf8)))
+        let stranger = try TestClient(port: fleet.haproxy.port, source: "127.0.0.4")
+        try? stranger.send([2])
+        #expect(stranger.outcome(within: 3) == .closed)
+        let perIP = "echo_connections_refused_total{loop=\"0\",reason=\"per_ip\"}"
+        let notAllowed = "echo_connections_refused_total{loop=\"0\",reason=\"not_allowed\"}"
+        // At least once each (haproxy may retry a refused connection on the other instance).
+        #expect(waitUntil(timeout: 3) { (try? total(perIP)) ?? 0 >= 1 && (try? total(notAllowed)) ?? 0 >= 1 },
+                "refused per address \((try? total(perIP)) ?? -1), not allowed \((try? total(notAllowed)) ?? -1)")
+        let logs = fleet.instances.map(\.stderr).joined()
+        #expect(logs.contains("peer.address=127.0.0.2:") && logs.contains("proxy.address=127.0.0.1:"))
+        #expect(logs.contains("peer.address=127.0.0.4:") && logs.contains("refused connection: address not allowed"))
+        (held + [other]).forEach { $0.close() }
+    }
+
     /// The sample balancer configuration in contrib/ is one haproxy accepts.
     @Test func theContribConfigurationIsValid() throws {
         let haproxy = try #require(Tool.path("haproxy"))

@@ -28,6 +28,11 @@ import cecho_internal
 
     static func parse(_ text: String) -> Outcome { parse(Array(text.utf8)) }
 
+    /// The text of a NUL-terminated buffer.
+    static func text(_ buffer: [CChar]) -> String {
+        String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
     /// "1.2.3.4:5" or "[::1]:5".
     static func endpoint(_ storage: inout sockaddr_storage) -> String {
         var host = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
@@ -37,13 +42,13 @@ import cecho_internal
                     return sa.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { in4 in
                         var address = in4.pointee.sin_addr
                         inet_ntop(AF_INET, &address, &host, socklen_t(host.count))
-                        return "\(String(cString: host)):\(UInt16(bigEndian: in4.pointee.sin_port))"
+                        return "\(text(host)):\(UInt16(bigEndian: in4.pointee.sin_port))"
                     }
                 }
                 return sa.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { in6 in
                     var address = in6.pointee.sin6_addr
                     inet_ntop(AF_INET6, &address, &host, socklen_t(host.count))
-                    return "[\(String(cString: host))]:\(UInt16(bigEndian: in6.pointee.sin6_port))"
+                    return "[\(text(host))]:\(UInt16(bigEndian: in6.pointee.sin6_port))"
                 }
             }
         }
