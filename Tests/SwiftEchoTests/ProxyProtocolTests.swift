@@ -40,6 +40,15 @@ import Testing
         }
     }
 
+    @Test func theSettingsParse() throws {
+        #expect(try configuration(["--proxy-protocol"]).proxyProtocol)
+        #expect(try configuration([], environment: ["ECHO_PROXY_PROTOCOL": "true"]).proxyProtocol)
+        #expect(Configuration().proxyFrom == ["127.0.0.0/8", "::1/128"] && !Configuration().proxyProtocol)
+        #expect(try configuration(["--proxy-from", "10.0.0.0/8", "--proxy-from", "fd00::1"]).proxyFrom == ["10.0.0.0/8", "fd00::1"])
+        #expect(refusal(["--proxy-from", "10.0.0.1/8"])?.message.contains("'--proxy-from'") == true)
+        #expect(refusal(["--proxy-timeout", "0"])?.message.contains("'--proxy-timeout'") == true)
+    }
+
     @Test func bothVersionsNameTheClientToTheHook() throws {
         let seen = Seen()
         let server = try Self.server(seen)

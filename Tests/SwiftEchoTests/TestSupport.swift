@@ -79,7 +79,6 @@ struct SettingExample: Sendable, CustomTestStringConvertible {
         SettingExample(name: "max-connections-per-ip", text: "3", expected: Configuration(maxConnectionsPerIP: 3)),
         SettingExample(name: "metrics", text: "[::1]:9100", expected: Configuration(metrics: .tcp(host: "::1", port: 9100))),
         SettingExample(name: "drain-delay", text: "2.5", expected: Configuration(drainDelay: .milliseconds(2500))),
-        SettingExample(name: "proxy-protocol", text: "true", expected: Configuration(proxyProtocol: true)),
         SettingExample(name: "proxy-from", text: "10.0.0.0/8", expected: Configuration(proxyFrom: ["10.0.0.0/8"])),
         SettingExample(name: "proxy-timeout", text: "0.5", expected: Configuration(proxyTimeout: .milliseconds(500))),
     ]
