@@ -41,7 +41,27 @@ void ce_counters_read(const ce_counters *counters, ce_stats *out) {
     LOAD(refused_proxy_untrusted);
     LOAD(proxy_invalid);
     LOAD(proxy_timeouts);
+    LOAD(hook_calls);
+    LOAD(hook_ns);
+    for (size_t i = 0; i < CE_HOOK_BUCKETS; i++) LOAD(hook_buckets[i]);
 #undef LOAD
+}
+
+/* From a few microseconds (a transform) to a second (a hook that blocks its loop). */
+static const uint64_t hook_bounds_us[CE_HOOK_BUCKETS] = {
+    5, 10, 25, 50, 100, 250, 500, 1000, 2500, 10000, 25000, 100000, 1000000, UINT64_MAX,
+};
+_Static_assert(sizeof ((ce_stats *)0)->hook_buckets / sizeof(uint64_t) == CE_HOOK_BUCKETS,
+               "ce_stats.hook_buckets holds CE_HOOK_BUCKETS buckets");
+
+uint64_t ce_hook_bucket_bound_us(size_t i) { return i < CE_HOOK_BUCKETS ? hook_bounds_us[i] : UINT64_MAX; }
+
+void ce_counters_time_hook(ce_counters *counters, uint64_t ns) {
+    size_t i = 0;
+    while (i + 1 < CE_HOOK_BUCKETS && ns > hook_bounds_us[i] * 1000) i++; /* the last bucket takes the rest */
+    ce_count(&counters->hook_buckets[i], 1);
+    ce_count(&counters->hook_calls, 1);
+    ce_count(&counters->hook_ns, ns);
 }
 
 void ce_stats_add(ce_stats *sum, const ce_stats *more) {

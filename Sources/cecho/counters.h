@@ -23,6 +23,7 @@ typedef struct ce_counters {
     _Atomic uint64_t udp_in, udp_out, udp_not_allowed, udp_bad_port, udp_rate_limited;
     _Atomic uint64_t udp_too_large, udp_send_dropped, udp_deferred_refused;
     _Atomic uint64_t refused_proxy_untrusted, proxy_invalid, proxy_timeouts;
+    _Atomic uint64_t hook_calls, hook_ns, hook_buckets[CE_HOOK_BUCKETS];
 } ce_counters;
 
 /* Add `n` to one counter (on the loop's thread only). */
@@ -33,6 +34,9 @@ static inline void ce_count(_Atomic uint64_t *counter, uint64_t n) {
 
 #define CE_COUNT(counters, field, n) ce_count(&(counters)->field, (uint64_t)(n))
 #define CE_UNCOUNT(counters, field, n) ce_count(&(counters)->field, -(uint64_t)(n))
+
+/* One hook call that took `ns` nanoseconds, into the histogram. */
+void ce_counters_time_hook(ce_counters *counters, uint64_t ns);
 
 /* A consistent-enough snapshot, from any thread. */
 void ce_counters_read(const ce_counters *counters, ce_stats *out);

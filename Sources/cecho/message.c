@@ -122,10 +122,13 @@ ce_action ce_hook_invoke(ce_conns *cs, ce_conn *c, ce_buf *b, size_t max_reply, 
     r->start = ce_buf_len(b);
     r->overflow = 0;
     r->failure[0] = '\0';
-    uint64_t started = cs->config.slow_hook_ms ? ce_now_ms() : 0;
+    int timed = cs->config.slow_hook_ms || cs->config.time_hooks;
+    uint64_t started = timed ? ce_now_ns() : 0;
     ce_action action = cs->hooks.message(cs->hooks.ctx, c->user, payload, len, r);
+    uint64_t took_ns = timed ? ce_now_ns() - started : 0;
+    if (cs->config.time_hooks) ce_counters_time_hook(&cs->counters, took_ns);
     if (cs->config.slow_hook_ms) {
-        uint64_t took = ce_now_ms() - started;
+        uint64_t took = took_ns / 1000000;
         if (took >= cs->config.slow_hook_ms) CE_COUNT(&cs->counters, slow_hooks, 1);
         if (took >= cs->config.slow_hook_ms && ce_log_on(&cs->log, CE_LOG_WARNING)) {
             char ms[24];

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import cecho
 @testable import SwiftEcho
 import Testing
 
@@ -104,6 +105,29 @@ import Testing
         clients.forEach { $0.close() }
     }
 
+    /// With metrics on, every hook call is timed into a histogram: cumulative buckets ending at
+    /// +Inf with every call, a sum, a count. promtool reads it (see promtoolAcceptsTheOutput).
+    @Test func hookCallsAreTimedIntoAHistogram() throws {
+        let server = try startServer(.map { $0.text.uppercased() }, framing: .raw) {
+            $0.metrics = .tcp(host: "127.0.0.1", port: 0)
+        }
+        defer { try? server.stopAndWait() }
+        let client = try TestClient(port: server.port)
+        for index in 0..<5 {
+            try client.send(Array("m\(index)".utf8))
+            #expect(try client.receive(exactly: 2) == Array("M\(index)".utf8))
+        }
+        let body = try httpGet(port: try #require(server.metricsAddress?.port), "/metrics").body
+        #expect(body.contains("# TYPE echo_hook_duration_seconds histogram\n"))
+        let buckets = body.split(separator: "\n").filter { $0.hasPrefix("echo_hook_duration_seconds_bucket{loop=\"0\"") }
+        let counts = buckets.compactMap { Double($0.split(separator: " ").last!) }
+        #expect(counts.count == Int(CE_HOOK_BUCKETS) && counts == counts.sorted(), "\(buckets)")
+        #expect(buckets.last?.hasPrefix("echo_hook_duration_seconds_bucket{loop=\"0\",le=\"+Inf\"} 5") == true)
+        #expect(Self.value("echo_hook_duration_seconds_count{loop=\"0\"}", in: body) == 5)
+        #expect(Self.value("echo_hook_duration_seconds_sum{loop=\"0\"}", in: body).map { $0 > 0 } == true)
+        client.close()
+    }
+
     @Test func otherPathsAndMethodsAreRefused() throws {
         let server = try Self.server()
         defer { try? server.stopAndWait() }
@@ -184,7 +208,10 @@ import Testing
     @Test(.enabled(if: Tool.runs("promtool"), "promtool is not installed (Debian package prometheus; .ci/run installs it)"))
     func promtoolAcceptsTheOutput() throws {
         let promtool = try #require(Tool.path("promtool"), "SWIFTECHO_REQUIRE_TOOLS is set, but promtool is missing")
-        let server = try Self.server(threads: 2)
+        let server = try startServer(.map { $0.text }, framing: .raw) {  // a Swift hook: the histogram fills
+            $0.threads = 2
+            $0.metrics = .tcp(host: "127.0.0.1", port: 0)
+        }
         defer { try? server.stopAndWait() }
         let client = try TestClient(port: server.port)
         #expect(try client.roundTrip(Array("hello".utf8)))

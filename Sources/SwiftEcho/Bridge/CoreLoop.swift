@@ -46,6 +46,7 @@ final class CoreLoop: @unchecked Sendable {
         config.access = access?.raw
         config.proxy_protocol = settings.proxyProtocol ? 1 : 0
         config.proxy_timeout_ms = settings.proxyTimeout.roundedUpMilliseconds
+        config.time_hooks = settings.metrics != nil ? 1 : 0  // the histogram is for /metrics
         var made: OpaquePointer?
         let message = CoreError.capture { err, len in
             made = backend.withCString { name in

@@ -90,6 +90,22 @@ struct StatsFamily: Sendable {
         ]),
     ]
 
+    /// The hook-duration histogram, per loop: cumulative buckets as Prometheus wants them.
+    static func writeHookDurations(_ perLoop: [ServerStats], to text: inout PrometheusText) {
+        let name = "echo_hook_duration_seconds"
+        text.family(name, .histogram, help: "How long each call of a Swift hook took, by loop (the C echo makes none).")
+        for (index, stats) in perLoop.enumerated() {
+            let loop = ("loop", "\(index)")
+            var cumulative: UInt64 = 0
+            for (bound, count) in zip(ServerStats.hookBucketBounds, stats.hookBuckets) {
+                cumulative += count
+                text.sample(name + "_bucket", labels: [loop, ("le", PrometheusText.format(bound))], cumulative)
+            }
+            text.sample(name + "_sum", labels: [loop], Double(stats.hookNanoseconds) / 1e9)
+            text.sample(name + "_count", labels: [loop], stats.hookCalls)
+        }
+    }
+
     /// Writes every family, one series per member and loop (`loop="0"`, …).
     static func write(_ perLoop: [ServerStats], to text: inout PrometheusText) {
         for family in all {

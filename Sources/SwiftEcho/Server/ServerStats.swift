@@ -69,6 +69,16 @@ public struct ServerStats: Sendable, Equatable {
     public var proxyInvalid: UInt64 = 0
     /// Connections closed because their PROXY header was not whole within `--proxy-timeout`.
     public var proxyTimeouts: UInt64 = 0
+    /// With `--metrics`: hook calls timed, their time in all (nanoseconds), and how many took
+    /// at most each of ``hookBucketBounds`` (not cumulative: each call counts in one bucket).
+    public var hookCalls: UInt64 = 0
+    public var hookNanoseconds: UInt64 = 0
+    public var hookBuckets: [UInt64] = Array(repeating: 0, count: Int(CE_HOOK_BUCKETS))
+    /// The upper bound of each of ``hookBuckets``, in seconds; the last is infinity.
+    public static let hookBucketBounds: [Double] = (0..<Int(CE_HOOK_BUCKETS)).map { index in
+        let micros = ce_hook_bucket_bound_us(index)
+        return micros == UInt64.max ? .infinity : Double(micros) / 1e6
+    }
 
     public init() {}
 
@@ -108,6 +118,9 @@ public struct ServerStats: Sendable, Equatable {
         refusedProxyUntrusted = s.refused_proxy_untrusted
         proxyInvalid = s.proxy_invalid
         proxyTimeouts = s.proxy_timeouts
+        hookCalls = s.hook_calls
+        hookNanoseconds = s.hook_ns
+        hookBuckets = withUnsafeBytes(of: s.hook_buckets) { Array($0.bindMemory(to: UInt64.self)) }
     }
 
     /// All connections refused at accept, whatever the reason.

@@ -192,7 +192,16 @@ typedef struct ce_stats {
                                          address outside proxy_from */
     uint64_t proxy_invalid;           /* closed: the PROXY header was missing or malformed */
     uint64_t proxy_timeouts;          /* closed: no whole PROXY header within proxy_timeout_ms */
+    uint64_t hook_calls;              /* with time_hooks: hook calls timed, */
+    uint64_t hook_ns;                 /* their time in all, */
+    uint64_t hook_buckets[14];        /* and by duration (CE_HOOK_BUCKETS, see below) */
 } ce_stats;
+
+/* The hook-duration histogram (loop config time_hooks): ce_stats.hook_buckets[i] counts the
+ * hook calls that took at most ce_hook_bucket_bound_us(i) microseconds and more than the
+ * bound before it; the last bucket's bound is UINT64_MAX (every longer call). */
+#define CE_HOOK_BUCKETS 14
+uint64_t ce_hook_bucket_bound_us(size_t i);
 
 /* ---------------------------------------------------------------------------------------- */
 /* Hooks: the code that turns each message into a reply (the built-in echo when there are none) */
@@ -360,6 +369,8 @@ typedef struct ce_loop_config {
                                      the peer from then on (allow list, per-address limit,
                                      logs, hooks). Needs `access`. */
     uint64_t proxy_timeout_ms;    /* the whole header must arrive within this */
+    int time_hooks;               /* time every hook call into ce_stats' histogram (two clock
+                                     reads a call; slow_hook_ms reads the clock anyway) */
 } ce_loop_config;
 
 /* Create a loop (poller, wakeup descriptor). NULL on failure, with `err` filled. */
