@@ -35,6 +35,7 @@ final class HAProxy {
             defaults
                 mode tcp
                 timeout connect 200ms
+                timeout check 2s
                 timeout client 30s
                 timeout server 30s
                 retries 3
@@ -55,7 +56,11 @@ final class HAProxy {
         let ready = waitUntil(timeout: timeout) {
             (try? TestClient(port: self.port, timeout: 1)).map { $0.close(); return true } ?? false
         }
-        guard ready, waitUntil(timeout: timeout, { servers.allSatisfy { self.status(of: $0.name) == "UP" } }) else {
+        // UP from the start, until a check says otherwise: wait for each one's first check to pass.
+        guard ready, waitUntil(timeout: timeout, {
+            let rows = self.table()
+            return servers.allSatisfy { rows[$0.name]?["status"] == "UP" && rows[$0.name]?["check_status"] == "L7OK" }
+        }) else {
             throw TestClientError("haproxy not serving with every server up within \(timeout) s: \(statuses());"
                                   + " its output:\n\(process.stderr)\(process.stdout)")
         }
@@ -69,19 +74,23 @@ final class HAProxy {
 
     /// Every backend server's status, by name.
     func statuses() -> [String: String] {
+        table().compactMapValues { $0["status"] }
+    }
+
+    /// Every backend server's row of `show stat`, by name: each column by its header's name.
+    func table() -> [String: [String: String]] {
         guard let client = try? TestClient(unixPath: directory.file("admin.sock"), timeout: 2) else { return [:] }
         defer { client.close() }
         guard (try? client.send(Array("show stat\n".utf8))) != nil,
               let bytes = try? client.receiveUntilClosed() else { return [:] }
         let rows = String(decoding: bytes, as: UTF8.self).split(separator: "\n")
         guard let header = rows.first?.dropFirst(2).split(separator: ",", omittingEmptySubsequences: false),
-              let name = header.firstIndex(of: "svname"), let status = header.firstIndex(of: "status") else { return [:] }
-        var result: [String: String] = [:]
+              let name = header.firstIndex(of: "svname") else { return [:] }
+        var result: [String: [String: String]] = [:]
         for row in rows.dropFirst() {
             let fields = row.split(separator: ",", omittingEmptySubsequences: false)
-            guard fields.count > max(name, status), fields[0] == "instances",
-                  fields[name] != "BACKEND" else { continue }
-            result[String(fields[name])] = String(fields[status])
+            guard fields.count == header.count, fields[0] == "instances", fields[name] != "BACKEND" else { continue }
+            result[String(fields[name])] = Dictionary(uniqueKeysWithValues: zip(header.map(String.init), fields.map(String.init)))
         }
         return result
     }
