@@ -10,8 +10,11 @@
 #include <sys/select.h>
 
 extern const ce_engine_ops ce_engine_ready;
+#if defined(__linux__)
+extern const ce_engine_ops ce_engine_uring;
+#endif
 
-#define READINESS(name, fd_bound, poller) {name, fd_bound, &ce_engine_ready, &poller}
+#define READINESS(name, fd_bound, poller) {name, fd_bound, &ce_engine_ready, &poller, 0}
 
 static const ce_backend backends[] = {
 #if defined(__linux__)
@@ -23,6 +26,9 @@ static const ce_backend backends[] = {
 #endif
     READINESS("poll", INT_MAX, ce_poller_poll),
     READINESS("select", FD_SETSIZE, ce_poller_select),
+#if defined(__linux__)
+    {"io_uring", INT_MAX, &ce_engine_uring, NULL, 1}, /* not first: see README, "Backends" */
+#endif
 };
 
 const ce_backend *ce_backend_find(const char *name) {
@@ -30,6 +36,11 @@ const ce_backend *ce_backend_find(const char *name) {
     for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++)
         if (strcmp(backends[i].name, name) == 0) return &backends[i];
     return NULL;
+}
+
+const ce_backend *ce_backend_fallback(const ce_backend *b) {
+    size_t n = sizeof backends / sizeof backends[0];
+    return b->refusable && b + 1 < backends + n ? b + 1 : NULL;
 }
 
 int ce_backend_available(const char *name) { return ce_backend_find(name) != NULL; }

@@ -38,3 +38,5 @@ int ce_budget_take(ce_budget *b) {
 }
 
 void ce_budget_give_back(ce_budget *b) { atomic_fetch_sub_explicit(&b->used, 1, memory_order_relaxed); }
+
+uint32_t ce_budget_max(const ce_budget *b) { return b->max; }

@@ -382,7 +382,9 @@ int ce_conn_deliver(ce_conns *cs, ce_conn *c, char *p, size_t n) {
 }
 
 int ce_conn_received(ce_conns *cs, ce_conn *c, char *p, size_t n) {
-    if (c->state == CONN_LINGERING) return 0; /* dropped: the peer is only being let finish */
+    /* Dropped while lingering (the peer is only being let finish) or draining (a stop ends
+     * reading: what arrives after it is not answered, whatever the engine still received). */
+    if (c->state == CONN_LINGERING || c->state == CONN_DRAINING) return 0;
     CE_COUNT(&cs->counters, bytes_in, n);
     touch(cs, c);
     if (ce_log_on(&cs->log, CE_LOG_TRACE)) ce_conn_logf(cs, c, CE_LOG_TRACE, NULL, 0, "received %zu bytes", n);

@@ -247,6 +247,11 @@ static inline int ce_conn_wants_read(const ce_conns *cs, const ce_conn *c) {
         return !c->paused && !c->closing && (!c->awaiting || ce_buf_len(&c->in) + CE_READ_CHUNK <= cs->input_cap);
     return c->state == CONN_LINGERING;
 }
+/* Whether output progress can change what ce_conn_advance() decides: the connection is paused,
+ * closing or finishing, or holds input. An engine may skip the call otherwise. */
+static inline int ce_conn_needs_advance(const ce_conn *c) {
+    return c->paused || c->closing || c->state != CONN_OPEN || ce_buf_len(&c->in) > 0;
+}
 /* Reply bytes not yet sent: queued, or held by the engine. */
 static inline size_t ce_conn_pending(const ce_conn *c) { return ce_buf_len(&c->out) + c->held; }
 /* Graceful stop for one connection: stop reading, finish what was read, shut down writing,

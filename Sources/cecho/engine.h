@@ -7,7 +7,8 @@
  * driven in turn. It also watches the loop's own descriptors (the wakeup, listeners, UDP
  * sockets) and hands back the ones that are ready: those are the loop's to serve. Two kinds:
  * the readiness engine (engine_ready.c), over a poller (select, poll, epoll, kqueue) that says
- * when a descriptor is ready, and a completion engine, which says when an operation is done.
+ * when a descriptor is ready, and the completion engine (engine_uring.c, io_uring), which says
+ * when an operation is done.
  */
 #ifndef CE_ENGINE_H
 #define CE_ENGINE_H
@@ -32,6 +33,8 @@ typedef struct ce_engine_ops {
     void *(*create)(ce_conns *cs, const ce_backend *backend, int setsize, char *err, size_t errlen);
     /* After every connection was closed. */
     void (*destroy)(void *engine);
+    /* Optional: on the loop's thread, before its first turn. 0, or -1 with `err` filled. */
+    int (*start)(void *engine, char *err, size_t errlen);
     /* Watch descriptor `fd` of the loop's own for `newmask` (0: no longer), `oldmask` being
      * what it watched so far. 0, or -1 with errno. */
     int (*watch)(void *engine, int fd, int oldmask, int newmask);
@@ -39,6 +42,9 @@ typedef struct ce_engine_ops {
      * cs->now_ms, carry out the connections' I/O, and return the loop's own descriptors that
      * are ready (at most `max`, in `events`). -1 with errno when waiting failed. */
     int (*turn)(void *engine, int timeout_ms, ce_event *events, int max);
+    /* Optional: on the loop's thread after its last turn, every connection closed: wait until
+     * the kernel holds nothing of theirs. */
+    void (*finish)(void *engine);
 } ce_engine_ops;
 
 /* What `--backend NAME` runs: an engine, and what it is given. */
@@ -47,9 +53,12 @@ struct ce_backend {
     int fd_bound; /* descriptors >= this cannot be watched (select); INT_MAX otherwise */
     const ce_engine_ops *engine;
     const void *variant;
+    int refusable; /* the kernel may refuse it (seccomp, a sysctl): "auto" then takes the next */
 };
 
 /* The backend called `name`, "auto" for the platform's best; NULL if not available here. */
 const ce_backend *ce_backend_find(const char *name);
+/* What "auto" takes when backend `b` (refusable) cannot run: the next in preference. */
+const ce_backend *ce_backend_fallback(const ce_backend *b);
 
 #endif /* CE_ENGINE_H */

@@ -55,7 +55,16 @@ ce_loop *ce_loop_create(const ce_loop_config *config, char *err, size_t errlen) 
     int setsize = table_size();
     if (ce_conns_init(&l->conns, config, budget, setsize, err, errlen) == -1) goto fail;
     l->conns.config.budget = NULL;
-    l->engine = backend->engine->create(&l->conns, backend, setsize, err, errlen);
+    /* "auto" does not insist on a backend the kernel refuses: it says why and takes the next. */
+    int automatic = !config->backend || strcmp(config->backend, "auto") == 0;
+    const ce_backend *next;
+    while (!(l->engine = backend->engine->create(&l->conns, backend, setsize, err, errlen)) && automatic &&
+           (next = ce_backend_fallback(backend))) {
+        ce_log_field field = {"reason", err};
+        ce_logf(&l->conns.log, CE_LOG_NOTICE, &field, 1, "backend %s cannot run here, using %s", backend->name,
+                next->name);
+        backend = l->backend = next;
+    }
     if (!l->engine) goto fail;
     if (ce_wakeup_open(&l->wakeup, err, errlen) == -1) goto fail;
     if (l->wakeup.read_fd >= backend->fd_bound || l->wakeup.read_fd >= setsize) {
@@ -141,14 +150,15 @@ static void dispatch(ce_loop *l, int n) {
 
 int ce_loop_run(ce_loop *l, char *err, size_t errlen) {
     ce_conns *cs = &l->conns;
+    const ce_engine_ops *engine = l->backend->engine;
     cs->now_ms = ce_now_ms();
-    int rc = 0;
-    for (;;) {
+    int rc = engine->start ? engine->start(l->engine, err, errlen) : 0;
+    while (rc == 0) {
         int request = atomic_load_explicit(&l->stop_request, memory_order_acquire);
         if (request == 2) break;
         if (request == 1 && !l->stopping) begin_shutdown(l);
         if (l->stopping && cs->count == 0) break;
-        int n = l->backend->engine->turn(l->engine, next_timeout(l), l->events, CE_MAX_EVENTS);
+        int n = engine->turn(l->engine, next_timeout(l), l->events, CE_MAX_EVENTS);
         if (n == -1) {
             snprintf(err, errlen, "%s wait: %s", l->backend->name, strerror(errno));
             rc = -1;
@@ -157,13 +167,24 @@ int ce_loop_run(ce_loop *l, char *err, size_t errlen) {
         dispatch(l, n);
         expire_timers(l);
     }
+    l->stopping = 1; /* what is still posted finds the loop ended: connections are refused */
     ce_listeners_close(l);
     uint32_t left = cs->count;
     ce_conns_close_all(cs, rc == -1 ? CE_CLOSE_ERROR : CE_CLOSE_SHUTDOWN_FORCED);
     if (left && rc == 0)
         ce_logf(&cs->log, CE_LOG_NOTICE, NULL, 0, "stopped at once: closed %" PRIu32 " connection(s)", left);
     ce_posts_close(l);
+    if (engine->finish) engine->finish(l->engine);
     return rc;
+}
+
+int ce_backend_probe(const char *name, char *err, size_t errlen) {
+    ce_loop_config config = {.backend = name, .max_connections = 1, .output_limit = 1, .max_message = 1,
+                             .max_reply = 1, .log_level = CE_LOG_CRITICAL};
+    ce_loop *l = ce_loop_create(&config, err, errlen);
+    if (!l) return -1;
+    ce_loop_destroy(l);
+    return 0;
 }
 
 void ce_loop_stop(ce_loop *l, int graceful) {

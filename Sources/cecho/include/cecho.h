@@ -143,11 +143,14 @@ void ce_budget_destroy(ce_budget *budget);
 /* ---------------------------------------------------------------------------------------- */
 /* Poller backends                                                                          */
 
-/* 1 when backend `name` ("auto", "select", "poll", "epoll", "kqueue") exists on this
- * platform, else 0. */
+/* 1 when backend `name` ("auto", "select", "poll", "epoll", "kqueue", "io_uring") is built
+ * for this platform, else 0 (whether the kernel lets it run: ce_backend_probe()). */
 int ce_backend_available(const char *name);
 /* The backend "auto" stands for here ("epoll", "kqueue" or "poll"). */
 const char *ce_backend_default(void);
+/* 0 when backend `name` can run here now, else -1 with `err` saying why: io_uring needs a
+ * kernel that allows it (kernel.io_uring_disabled, seccomp) and has what the engine uses. */
+int ce_backend_probe(const char *name, char *err, size_t errlen);
 /* Descriptors >= this value cannot be watched by backend `name` (FD_SETSIZE for select);
  * INT32_MAX when there is no such bound. */
 int32_t ce_backend_fd_bound(const char *name);
@@ -346,7 +349,7 @@ void ce_access_destroy(ce_access *access);
 typedef struct ce_loop ce_loop;
 
 typedef struct ce_loop_config {
-    const char *backend;          /* "auto", "select", "poll", "epoll" or "kqueue" */
+    const char *backend;          /* "auto", "select", "poll", "epoll", "kqueue" or "io_uring" */
     uint32_t max_connections;     /* client connections served at once; more are refused */
     ce_budget *budget;            /* shared cap across loops (max_connections then unused);
                                      NULL: the loop has its own; must outlive the loop */
@@ -414,7 +417,7 @@ int ce_loop_post_call(ce_loop *loop, void (*fn)(void *ctx), void *ctx);
 void ce_loop_stats(const ce_loop *loop, ce_stats *out);
 /* Add every counter of `more` to `sum`: a server's stats are the sum of its loops'. */
 void ce_stats_add(ce_stats *sum, const ce_stats *more);
-/* The backend in use ("select", "poll", "epoll", "kqueue"). */
+/* The backend in use ("select", "poll", "epoll", "kqueue", "io_uring"). */
 const char *ce_loop_backend(const ce_loop *loop);
 /* Close every descriptor and free the loop. Not while ce_loop_run() is running. */
 void ce_loop_destroy(ce_loop *loop);
