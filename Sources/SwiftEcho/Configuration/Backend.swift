@@ -1,4 +1,4 @@
-/// The readiness-notification mechanism the event loop waits with.
+/// What the event loop waits with: a readiness mechanism, or Linux's completion queue.
 ///
 /// Parsing accepts every name on every platform; whether this platform has the mechanism is
 /// checked by ``Configuration/validate(availableBackends:)`` once the server knows.
@@ -13,4 +13,7 @@ public enum Backend: String, CaseIterable, Sendable {
     case epoll
     /// BSD and macOS `kqueue(2)`.
     case kqueue
+    /// Linux `io_uring(7)`: the kernel receives into buffers of a shared pool and completes
+    /// sends itself, one system call per loop turn for every connection (Linux 6.1 or later).
+    case ioUring = "io_uring"
 }

@@ -27,8 +27,8 @@ extension Configuration {
                 help: "Permissions of the Unix socket files --listen creates, in octal."),
             .single(
                 "backend", valueName: "backend", .choice, \.backend,
-                help: "Readiness backend; auto picks epoll on Linux, kqueue on BSD/macOS,"
-                    + " poll elsewhere."),
+                help: "Event backend; auto picks epoll on Linux, kqueue on BSD/macOS, poll elsewhere;"
+                    + " io_uring is Linux's completion queue (6.1 or later)."),
             .single(
                 "threads", valueName: "count", .integer(in: 0...Configuration.maxThreads), \.threads,
                 help: "Event loops, each on its own thread with its own connections; 0 means one"
