@@ -117,7 +117,7 @@ struct CLIParsingTests {
 
     @Test func unknownBackend() {
         #expect(refusal(["--backend", "slow"])?.message
-            == "The value 'slow' is invalid for '--backend': expected one of auto, select, poll, epoll, kqueue.")
+            == "The value 'slow' is invalid for '--backend': expected one of auto, select, poll, epoll, kqueue, io_uring.")
     }
 
     @Test func unknownLogLevel() {
@@ -237,7 +237,7 @@ struct CLIParsingTests {
             "Settings are layered: defaults, then the --config file, then ECHO_* environment variables, then flags."))
         #expect(flattened.contains(
             "Sizes are bytes (suffixes KiB, MiB, GiB allowed); times are seconds (fractions allowed)."))
-        #expect(flattened.contains("auto picks epoll on Linux, kqueue on BSD/macOS, poll elsewhere."))
+        #expect(flattened.contains("auto picks epoll on Linux, kqueue on BSD/macOS, poll elsewhere"))
         #expect(!help.hasSuffix("\n"))
     }
 

@@ -40,7 +40,7 @@ struct ConfigurationTests {
     }
 
     @Test func backendsInPreferenceOfTheirNames() {
-        #expect(Backend.allCases.map(\.rawValue) == ["auto", "select", "poll", "epoll", "kqueue"])
+        #expect(Backend.allCases.map(\.rawValue) == ["auto", "select", "poll", "epoll", "kqueue", "io_uring"])
     }
 
     @Test func loggingMetadataPrintsEverySettingAsTyped() {
@@ -120,7 +120,7 @@ struct ConfigurationTests {
     @Test func fileStringValueIsShownAsJSON() {
         #expect(fileError(#"{"backend": "fast"}"#)
             == "Invalid configuration file 'x.json': the value \"fast\" is invalid for 'backend': expected one of"
-            + " auto, select, poll, epoll, kqueue.")
+            + " auto, select, poll, epoll, kqueue, io_uring.")
     }
 
     @Test(arguments: ["1e3", "1.5", "-1", "1E2", "7000.0"])

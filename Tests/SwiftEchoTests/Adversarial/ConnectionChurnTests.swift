@@ -81,7 +81,7 @@ extension Adversarial {
 
         /// 1 000 connects at once (non-blocking, all SYNs out before any wait): every handshake
         /// completes and every connection echoes within 3 s.
-        @Test(arguments: ["poll", "epoll"])
+        @Test(arguments: EchoTests.unbounded)
         func aThousandSimultaneousConnects(backend: String) throws {
             raiseOpenFilesLimit()
             let daemon = try Daemon.serving(["--backend", backend])

@@ -52,7 +52,7 @@ extension Adversarial {
 
         /// The other backends serve all 2 000.
         @Test(.enabled(if: hardOpenFilesLimit() >= 4096, "needs a hard RLIMIT_NOFILE of 4096 or more"),
-              arguments: ["poll", "epoll"])
+              arguments: EchoTests.unbounded)
         func otherBackendsServeTwoThousand(backend: String) throws {
             raiseOpenFilesLimit()
             let daemon = try Daemon.serving(["--backend", backend])

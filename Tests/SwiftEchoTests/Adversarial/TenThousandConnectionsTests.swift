@@ -12,7 +12,7 @@ extension Adversarial {
         static let wave = 1_000
 
         @Test(.enabled(if: hardOpenFilesLimit() >= 10_200, "needs a hard RLIMIT_NOFILE above 10 200"),
-              arguments: ["poll", "epoll"])
+              arguments: EchoTests.unbounded)
         func tenThousandConcurrentConnectionsEachEcho(backend: String) throws {
             let limit = raiseOpenFilesLimit()
             try #require(limit >= Self.connections + 200, "needs an open-files limit above 10 200, have \(limit)")
