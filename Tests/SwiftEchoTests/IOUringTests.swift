@@ -17,8 +17,9 @@ enum IOUring {
 /// paths) run on io_uring through `EchoTests.backends`; these cover the rest once on it:
 /// hooks and framing, the timeouts, back pressure, deferred replies, the stops, several loops,
 /// UDP, Unix sockets, socket activation and descriptor exhaustion. And where the kernel
-/// refuses io_uring, the daemon says why.
-@Suite(.enabled(if: IOUring.refusal.isEmpty, "io_uring cannot run here: \(IOUring.refusal)"))
+/// refuses io_uring, the daemon says why. One test at a time: each blocks a thread of the task
+/// pool, which the tests with tasks (deferred replies) need too.
+@Suite(.serialized, .enabled(if: IOUring.refusal.isEmpty, "io_uring cannot run here: \(IOUring.refusal)"))
 struct IOUringTests {
     private func line(_ text: String) -> [UInt8] { Array((text + "\n").utf8) }
 
