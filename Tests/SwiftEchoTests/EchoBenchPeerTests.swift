@@ -35,7 +35,7 @@ import Testing
         let folder = try TemporaryDirectory()
         let run = try suite([
             "--backends", "none", "--compare", "socat=socat TCP-LISTEN:{port},bind={host},reuseaddr,fork EXEC:cat",
-            "--workload", "conns=8,size=1KiB", "--rounds", "5", "--duration", "0.5", "--warmup", "0.2",
+            "--workload", "conns=8,size=1KiB", "--rounds", "5", "--duration", "1", "--warmup", "0.2",
             "--accounting", accounting,
         ], folder: folder)
         #expect(run.termination == .exited(0), "stdout:\n\(run.stdout)\nstderr:\n\(run.stderr)")

@@ -46,8 +46,11 @@ enum LoadRun {
         var time: Double
         var serverCPU: Double?
         var machineCPU: Double?
-        /// CPU seconds so far of every user process but the server's and echo-bench.
-        var others: [Int32: Double]
+        /// Every user process but the server's and echo-bench.
+        var others: [Int32: ProcessStat]
+        /// Seconds since boot, to tell a process born inside the window from one the first
+        /// sample missed.
+        var sinceBoot: Double
     }
 
     /// Receives the engine's phase changes on its thread.
@@ -77,23 +80,32 @@ enum LoadRun {
         }
 
         private func sample(_ server: ServerUsage) -> Sample {
+            let sinceBoot = ProcessProbe.sinceBoot()
             let cpu = server.cpuSeconds()
             let time = Monotonic.seconds()
             let machine = ProcessProbe.machineBusySeconds()
             let excluded = Set(server.processes() + [getpid()])
-            var others: [Int32: Double] = [:]
+            var others: [Int32: ProcessStat] = [:]
             for process in ProcessProbe.allStats() where !excluded.contains(process.pid) && !process.isKernelThread {
-                others[process.pid] = process.cpuSeconds
+                others[process.pid] = process
             }
-            return Sample(time: time, serverCPU: cpu, machineCPU: machine, others: others)
+            return Sample(time: time, serverCPU: cpu, machineCPU: machine, others: others, sinceBoot: sinceBoot)
         }
 
         /// What the other processes on the machine used over the window, in cores: those alive
-        /// as it closed (the whole of what one born inside it used). One that ended inside the
-        /// window is missed, so this is a floor: how busy the neighbours kept the machine.
+        /// at both edges, and the whole of what one born inside it used. One that ended inside
+        /// the window, or started just before it unseen, is missed: this is a floor, how busy
+        /// the neighbours kept the machine at least.
         var otherCPU: Double? {
             guard let start, let end, end.time > start.time else { return nil }
-            let used = end.others.reduce(0.0) { $0 + max(0, $1.value - (start.others[$1.key] ?? 0)) }
+            var used = 0.0
+            for (pid, process) in end.others {
+                if let before = start.others[pid], before.startedAt == process.startedAt {
+                    used += max(0, process.cpuSeconds - before.cpuSeconds)
+                } else if process.startedAt >= start.sinceBoot {
+                    used += process.cpuSeconds
+                }
+            }
             return used / (end.time - start.time)
         }
 

@@ -15,6 +15,8 @@ struct ProcessStat: Sendable {
     var cpuSeconds: Double
     /// The same for its children that exited and that it reaped (cutime + cstime).
     var reapedChildrenSeconds: Double
+    /// When it started, in seconds since boot (CLOCK_BOOTTIME).
+    var startedAt: Double
 
     /// kthreadd and the kernel's threads, which it starts.
     var isKernelThread: Bool { pid == 2 || parent == 2 }
@@ -26,14 +28,16 @@ enum ProcessProbe {
     static func stat(_ pid: Int32) -> ProcessStat? {
         guard let text = readText("/proc/\(pid)/stat"), let close = text.lastIndex(of: ")") else { return nil }
         // The fields after the command name (which may hold spaces and parentheses): state is
-        // field 3 of the file, ppid 4, pgrp 5, utime 14, stime 15, cutime 16, cstime 17.
+        // field 3 of the file, ppid 4, pgrp 5, utime 14, stime 15, cutime 16, cstime 17,
+        // starttime 22.
         let fields = text[text.index(after: close)...].split(separator: " ")
-        guard fields.count > 14, let state = fields[0].first, let parent = Int32(fields[1]), let group = Int32(fields[2]),
+        guard fields.count > 19, let state = fields[0].first, let parent = Int32(fields[1]), let group = Int32(fields[2]),
               let user = Double(fields[11]), let system = Double(fields[12]),
-              let childUser = Double(fields[13]), let childSystem = Double(fields[14]) else { return nil }
+              let childUser = Double(fields[13]), let childSystem = Double(fields[14]),
+              let started = Double(fields[19]) else { return nil }
         let tick = Double(sysconf(Int32(_SC_CLK_TCK)))
         return ProcessStat(pid: pid, state: state, parent: parent, group: group, cpuSeconds: (user + system) / tick,
-                           reapedChildrenSeconds: (childUser + childSystem) / tick)
+                           reapedChildrenSeconds: (childUser + childSystem) / tick, startedAt: started / tick)
     }
 
     /// Every process this one can see.
@@ -65,6 +69,13 @@ enum ProcessProbe {
             frontier = Set(next.map(\.pid))
         }
         return members
+    }
+
+    /// Seconds since boot, on the clock /proc's start times count in.
+    static func sinceBoot() -> Double {
+        var now = timespec()
+        clock_gettime(CLOCK_BOOTTIME, &now)
+        return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
     }
 
     /// CPU seconds the whole machine has been busy (user, nice, system, irq, softirq and steal
