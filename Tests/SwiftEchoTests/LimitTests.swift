@@ -65,10 +65,11 @@ import Testing
 
     /// Item 5: out of descriptors (inherited ones eat the 64 allowed), the server neither
     /// crashes nor spins; pending clients are closed at once; once others leave, a new client
-    /// is served within a second.
-    @Test func descriptorExhaustionNeitherSpinsNorSticks() throws {
+    /// is served within a second. With epoll, and with io_uring, which accepts through polls.
+    @Test(arguments: EchoTests.backends.filter { $0 == "epoll" || $0 == "io_uring" })
+    func descriptorExhaustionNeitherSpinsNorSticks(backend: String) throws {
         let hold = "ulimit -n 64\nfor i in $(seq 10 50); do eval \"exec $i</dev/null\"; done"
-        let daemon = try Daemon.serving([], shellPrefix: hold)
+        let daemon = try Daemon.serving(["--backend", backend], shellPrefix: hold)
         var served: [TestClient] = []
         var closed = 0
         for _ in 0..<40 {
