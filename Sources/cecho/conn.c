@@ -44,6 +44,15 @@ const char *ce_close_reason_name(ce_close_reason reason) {
     return "unknown";
 }
 
+/* A proxied connection's balancer: the socket's own peer, asked for when a line or a hook
+ * needs it (keeping it would cost every connection a whole address). */
+static void format_balancer(const ce_conn *c, char *out, size_t outlen) {
+    ce_sockaddr sa;
+    socklen_t len = sizeof sa;
+    if (getpeername(c->fd, &sa.sa, &len) == -1) snprintf(out, outlen, "?");
+    else ce_net_format_peer(c->fd, &sa.sa, out, outlen);
+}
+
 void ce_conn_logf(const ce_conns *cs, const ce_conn *c, ce_log_level level, const ce_log_field *fields,
                   size_t nfields, const char *fmt, ...) {
     if (!ce_log_on(&cs->log, level)) return;
@@ -53,7 +62,7 @@ void ce_conn_logf(const ce_conns *cs, const ce_conn *c, ce_log_level level, cons
     ce_log_field all[CE_LOG_FIELDS_MAX] = {{"conn.id", id}, {"peer.address", peer}};
     size_t n = 2;
     if (c->proxied) { /* the client's address above; the balancer's here */
-        ce_net_format_peer(c->fd, &c->proxy.sa, proxy, sizeof proxy);
+        format_balancer(c, proxy, sizeof proxy);
         all[n++] = (ce_log_field){"proxy.address", proxy};
     }
     for (size_t i = 0; i < nfields && n < CE_LOG_FIELDS_MAX; i++) all[n++] = fields[i];
@@ -90,7 +99,7 @@ void ce_conn_announce(ce_conns *cs, ce_conn *c) {
     (void)ce_net_local_endpoint(c->fd, local, sizeof local);
     ce_conn_info info = {.fd = c->fd, .id = c->id, .peer = peer, .local = local};
     if (c->proxied) {
-        ce_net_format_peer(c->fd, &c->proxy.sa, proxy, sizeof proxy);
+        format_balancer(c, proxy, sizeof proxy);
         info.proxy = proxy;
     }
     c->user = cs->hooks.opened(cs->hooks.ctx, &info);

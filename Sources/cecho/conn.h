@@ -48,9 +48,9 @@ typedef struct ce_conn {
     uint8_t closing;      /* flush what is queued, then close for close_reason */
     uint8_t close_reason; /* ce_close_reason, for closing and lingering connections */
     uint8_t awaited_terminator; /* the deferred message's line terminator */
-    uint8_t ip_counted;   /* counted in the access policy's per-address table */
-    uint8_t proxy_wait;   /* its PROXY header is still to come: not served, not told to hooks */
-    uint8_t proxied;      /* a PROXY header named `peer`; `proxy` is the balancer */
+    uint8_t ip_counted : 1; /* counted in the access policy's per-address table */
+    uint8_t proxy_wait : 1; /* its PROXY header is still to come: not served, not told to hooks */
+    uint8_t proxied : 1;    /* a PROXY header named `peer`; the socket's own peer is the balancer */
     uint32_t held;        /* reply bytes the engine holds to send itself (see ce_transport) */
     uint64_t id;
     ce_buf out;           /* bytes not yet sent; allocated only while non-empty */
@@ -62,7 +62,6 @@ typedef struct ce_conn {
     ce_tlink frame_link;  /* in frames while a message is incomplete, in lingers, or in
                              proxies while its PROXY header is awaited */
     ce_sockaddr peer;     /* the client (what its PROXY header named, if any) */
-    ce_sockaddr proxy;    /* with `proxied`: the load balancer it came through */
 } ce_conn;
 
 /* What an engine does for its connections: the only way their bytes leave and the only

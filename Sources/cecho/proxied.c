@@ -17,9 +17,8 @@ void ce_conn_proxy_give_up(ce_conns *cs, ce_conn *c, ce_close_reason reason, con
     ce_conn_close(cs, c, reason, 0);
 }
 
-/* The client the header names takes the peer's place; the balancer is kept for the logs. */
+/* The client the header names takes the peer's place (the socket still knows the balancer). */
 static void adopt(ce_conn *c, const ce_proxy_header *h) {
-    c->proxy = c->peer;
     c->proxied = 1;
     memset(&c->peer, 0, sizeof c->peer);
     memcpy(&c->peer, &h->source,
