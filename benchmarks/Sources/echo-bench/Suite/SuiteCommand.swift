@@ -14,7 +14,7 @@ enum SuiteCommand {
         abstract: "Start echo-cli per backend and hook (and other servers), run a workload matrix, print a table.",
         options: [
             .flag("quick", "A look in about 15 seconds: fewer workloads, one short round."),
-            .flag("full", "The matrix RESULTS.md publishes: about 15 minutes on 2 cores."),
+            .flag("full", "The matrix RESULTS.md publishes: about 17 minutes on 2 cores."),
             .value("backends", "list", "Comma-separated echo-cli backends (default: every one of this platform); none: only --peers and --compare."),
             .value("hooks", "list", "Comma-separated echo-cli hooks, each on every backend: echo, upper (default: echo on every backend, upper on the default one; --full: both on every backend)."),
             .value("peers", "list", "Other echo servers by name: \(Peer.allCases.map(\.rawValue).joined(separator: ", ")), or installed (those of them installed here)."),
@@ -38,9 +38,9 @@ enum SuiteCommand {
         ],
         discussion: """
             Presets (each option above replaces its part):
-              default  \(SuitePreset.standard.summary). About 2 minutes on 2 cores.
+              default  \(SuitePreset.standard.summary). About 3 minutes on 2 cores.
               --quick  \(SuitePreset.quick.summary). About 15 seconds.
-              --full   \(SuitePreset.full.summary). About 15 minutes.
+              --full   \(SuitePreset.full.summary). About 17 minutes.
             Each run starts a fresh server on a free port. A workload a server cannot serve by design \
             (select past FD_SETSIZE) is shown as n/a and not run. Replies of the upper hook are checked \
             as upper-cased; every other server must echo. One line per finished step goes to stderr.

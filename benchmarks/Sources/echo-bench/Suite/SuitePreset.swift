@@ -1,9 +1,9 @@
 /// What `echo-bench suite` runs when no option says otherwise. Each option given on the command
 /// line replaces its part of the preset.
 ///
-/// The default takes about 2 minutes on a 2-core machine with every backend (room for one more
-/// backend within 3); `--quick` is a look in about 15 seconds; `--full` is the matrix
-/// RESULTS.md publishes (about 15 minutes).
+/// The default takes about 3 minutes on a 2-core machine with every backend of Linux (io_uring
+/// included); `--quick` is a look in about 15 seconds; `--full` is the matrix RESULTS.md
+/// publishes (about 17 minutes).
 enum SuitePreset: String, CaseIterable, Sendable {
     case quick, standard, full
 
