@@ -38,6 +38,10 @@ import Testing
             "--workload", "conns=8,size=1KiB", "--rounds", "5", "--duration", "1", "--warmup", "0.2",
             "--accounting", accounting,
         ], folder: folder)
+        if accounting == "cgroup", run.termination == .exited(2), run.stderr.contains("cannot make a cgroup v2 per server here") {
+            print("skipped: this machine lets no process make cgroups (cgroup v2 not mounted, or read-only)")
+            return
+        }
         #expect(run.termination == .exited(0), "stdout:\n\(run.stdout)\nstderr:\n\(run.stderr)")
         let runs = try #require(run.json?["runs"] as? [[String: Any]])
         #expect(runs.count == 5)
