@@ -8,7 +8,8 @@ import cecho
 enum IOUring {
     static let refusal: String = {
         var text = [CChar](repeating: 0, count: 256)
-        return ce_backend_probe("io_uring", &text, text.count) == 0 ? "" : String(cString: text)
+        guard ce_backend_probe("io_uring", &text, text.count) != 0 else { return "" }
+        return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }()
 }
 
