@@ -83,6 +83,7 @@ ce_conn *ce_conns_admit(ce_conns *cs, int fd, const ce_sockaddr *peer, int fd_bo
         counted = 1;
     }
     ce_net_tune_connection(fd, peer->sa.sa_family);
+    ce_conns_arm_dead_peer(cs, fd, peer->sa.sa_family);
     ce_conn *c = ce_conn_open(cs, fd, peer);
     if (!c) {
         int err = errno;

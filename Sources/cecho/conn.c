@@ -40,6 +40,7 @@ const char *ce_close_reason_name(ce_close_reason reason) {
     case CE_CLOSE_PROXY_INVALID: return "invalid PROXY header";
     case CE_CLOSE_PROXY_TIMEOUT: return "PROXY header timeout";
     case CE_CLOSE_REFUSED: return "refused";
+    case CE_CLOSE_DEAD_PEER: return "dead peer";
     }
     return "unknown";
 }
@@ -87,9 +88,11 @@ static inline void touch(ce_conns *cs, ce_conn *c) {
 }
 
 void ce_conn_failed(ce_conns *cs, ce_conn *c, int err) {
-    /* ENOTCONN: shutdown() of a connection whose peer's RST arrived after our last send. */
+    /* ENOTCONN: shutdown() of a connection whose peer's RST arrived after our last send.
+     * ETIMEDOUT: the kernel gave up on the peer (keepalive probes or the user timeout). */
     int reset = err == ECONNRESET || err == EPIPE || err == ENOTCONN;
-    ce_conn_close(cs, c, reset ? CE_CLOSE_RESET : CE_CLOSE_ERROR, err);
+    ce_close_reason reason = err == ETIMEDOUT ? CE_CLOSE_DEAD_PEER : reset ? CE_CLOSE_RESET : CE_CLOSE_ERROR;
+    ce_conn_close(cs, c, reason, err);
 }
 
 void ce_conn_announce(ce_conns *cs, ce_conn *c) {
@@ -149,6 +152,7 @@ void ce_conn_close(ce_conns *cs, ce_conn *c, ce_close_reason reason, int err) {
     case CE_CLOSE_SHUTDOWN_FORCED: CE_COUNT(n, shutdown_forced, 1); break;
     case CE_CLOSE_PROXY_INVALID: CE_COUNT(n, proxy_invalid, 1); break;
     case CE_CLOSE_PROXY_TIMEOUT: CE_COUNT(n, proxy_timeouts, 1); break;
+    case CE_CLOSE_DEAD_PEER: CE_COUNT(n, dead_peers, 1); break;
     default: break;
     }
     ce_tlink_remove(&c->idle_link);

@@ -125,3 +125,8 @@ void ce_conns_expire(ce_conns *cs) {
         ce_conn_close(cs, c, (ce_close_reason)c->close_reason, 0);
     }
 }
+
+void ce_conns_arm_dead_peer(const ce_conns *cs, int fd, int family) {
+    if (family == AF_INET || family == AF_INET6)
+        (void)ce_net_set_dead_peer(fd, cs->config.keepalive_s, cs->config.write_timeout_ms);
+}

@@ -56,6 +56,7 @@ struct CLIParsingTests {
         ("output-limit", "1024"), ("output-limit", "1KiB"), ("output-limit", "1073741824"),
         ("output-limit", "1GiB"), ("write-timeout", "0"), ("write-timeout", "86400"),
         ("idle-timeout", "86400"), ("shutdown-timeout", "3600"), ("shutdown-timeout", "0"),
+        ("keepalive", "0"), ("keepalive", "32767"),
     ])
     func boundaryValuesAreAccepted(name: String, value: String) throws {
         _ = try configuration(["--\(name)", value])
@@ -66,6 +67,7 @@ struct CLIParsingTests {
         ("max-connections", "0"), ("max-connections", "1000001"),
         ("output-limit", "1023"), ("output-limit", "1073741825"), ("output-limit", "2GiB"),
         ("write-timeout", "86400.001"), ("idle-timeout", "86401"), ("shutdown-timeout", "3600.5"),
+        ("keepalive", "32768"), ("keepalive", "-1"),
         ("port", "99999999999999999999999"), ("output-limit", "9999999999999999GiB"),
     ])
     func valuesJustOutsideTheRangeAreRefused(name: String, value: String) {
@@ -248,6 +250,7 @@ struct CLIParsingTests {
         ("--output-limit <bytes>", "256KiB", "ECHO_OUTPUT_LIMIT"),
         ("--write-timeout <seconds>", "60", "ECHO_WRITE_TIMEOUT"),
         ("--idle-timeout <seconds>", "0", "ECHO_IDLE_TIMEOUT"),
+        ("--keepalive <seconds>", "300", "ECHO_KEEPALIVE"),
         ("--shutdown-timeout <seconds>", "5", "ECHO_SHUTDOWN_TIMEOUT"),
         ("--log-level <level>", "info", "ECHO_LOG_LEVEL"),
         ("--log-format <format>", "text", "ECHO_LOG_FORMAT"),

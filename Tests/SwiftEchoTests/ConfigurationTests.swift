@@ -16,6 +16,7 @@ struct ConfigurationTests {
         #expect(configuration.outputLimit == 262_144)
         #expect(configuration.writeTimeout == .seconds(60))
         #expect(configuration.idleTimeout == .zero)
+        #expect(configuration.keepalive == .seconds(300))
         #expect(configuration.shutdownTimeout == .seconds(5))
         #expect(configuration.logLevel == .info)
         #expect(configuration.logFormat == .text)

@@ -64,6 +64,7 @@ struct SettingExample: Sendable, CustomTestStringConvertible {
         SettingExample(name: "output-limit", text: "64KiB", expected: Configuration(outputLimit: 65536)),
         SettingExample(name: "write-timeout", text: "1.5", expected: Configuration(writeTimeout: .milliseconds(1500))),
         SettingExample(name: "idle-timeout", text: "30", expected: Configuration(idleTimeout: .seconds(30))),
+        SettingExample(name: "keepalive", text: "7.5", expected: Configuration(keepalive: .milliseconds(7500))),
         SettingExample(name: "shutdown-timeout", text: "0.25", expected: Configuration(shutdownTimeout: .milliseconds(250))),
         SettingExample(name: "framing", text: "line", expected: Configuration(framing: .line)),
         SettingExample(name: "max-message", text: "4KiB", expected: Configuration(maxMessage: 4096)),

@@ -104,6 +104,7 @@ extension CloseReason {
         case CE_CLOSE_SHUTDOWN: self = .shutdown
         case CE_CLOSE_SHUTDOWN_FORCED: self = .shutdownForced
         case CE_CLOSE_DATAGRAM: self = .datagramAnswered
+        case CE_CLOSE_DEAD_PEER: self = .deadPeer
         default: self = .error
         }
     }

@@ -29,18 +29,9 @@ final class CoreLoop: @unchecked Sendable {
         let hookBridge = HookBridge(hook).map { Unmanaged.passRetained($0) }
         var callbacks = hookBridge.map { $0.takeUnretainedValue().callbacks(context: $0.toOpaque()) } ?? ce_hooks()
         let hasHooks = hookBridge != nil
-        var config = ce_loop_config()
+        var config = ce_loop_config(settings, logLevel: logger.logLevel)
         config.budget = budget.raw
-        config.output_limit = settings.outputLimit
-        config.write_timeout_ms = settings.writeTimeout.roundedUpMilliseconds
-        config.idle_timeout_ms = settings.idleTimeout.roundedUpMilliseconds
-        config.shutdown_timeout_ms = settings.shutdownTimeout.roundedUpMilliseconds
         config.framing = settings.framing.core
-        config.max_message = settings.maxMessage
-        config.frame_timeout_ms = settings.frameTimeout.roundedUpMilliseconds
-        config.max_reply = settings.maxReply
-        config.slow_hook_ms = settings.slowHook.roundedUpMilliseconds
-        config.log_level = logger.logLevel.coreLevel
         config.log_fn = coreLogTrampoline
         config.log_ctx = bridge.toOpaque()
         config.access = access?.raw
@@ -145,7 +136,30 @@ struct CoreError: Error {
     }
 }
 
+extension ce_loop_config {
+    /// The settings of `configuration` that a reload may change (``Configuration/reloadableSettings``
+    /// as the loop knows them), everything else zero.
+    init(_ configuration: Configuration, logLevel: LogLevel) {
+        self.init()
+        output_limit = configuration.outputLimit
+        write_timeout_ms = configuration.writeTimeout.roundedUpMilliseconds
+        idle_timeout_ms = configuration.idleTimeout.roundedUpMilliseconds
+        shutdown_timeout_ms = configuration.shutdownTimeout.roundedUpMilliseconds
+        max_message = configuration.maxMessage
+        frame_timeout_ms = configuration.frameTimeout.roundedUpMilliseconds
+        max_reply = configuration.maxReply
+        slow_hook_ms = configuration.slowHook.roundedUpMilliseconds
+        keepalive_s = configuration.keepalive.roundedUpSeconds
+        log_level = logLevel.coreLevel
+    }
+}
+
 extension Duration {
+    /// Whole seconds, rounded up, for the kernel's keepalive options (at most UInt32.max).
+    var roundedUpSeconds: UInt32 {
+        UInt32(clamping: (roundedUpMilliseconds + 999) / 1000)
+    }
+
     /// Whole milliseconds, rounded up so that a tiny positive timeout never turns into "off".
     var roundedUpMilliseconds: UInt64 {
         let (seconds, attoseconds) = components

@@ -75,6 +75,11 @@ extension Configuration {
                 help: "Close a connection with no byte read or written for this long;"
                     + " 0 turns it off."),
             .single(
+                "keepalive", valueName: "seconds", .seconds(in: .zero ... .seconds(32767)), \.keepalive,
+                help: "Probe a TCP connection idle this long (whole seconds) to find a peer that"
+                    + " vanished; it is closed when three probes a third of this apart go"
+                    + " unanswered. 0 turns it off."),
+            .single(
                 "shutdown-timeout", valueName: "seconds", .seconds(in: .zero ... .seconds(3600)),
                 \.shutdownTimeout,
                 help: "On SIGTERM or SIGINT, wait this long for connections to finish;"

@@ -32,6 +32,11 @@ public struct Configuration: Sendable, Equatable {
     /// How long a connection may go with no byte read or written before it is closed (`--idle-timeout`),
     /// 0...86400 s; zero turns the limit off.
     public var idleTimeout: Duration
+    /// How long a TCP connection may be idle before the kernel starts probing whether its peer
+    /// is still there (`--keepalive`), 0...32767 s, rounded up to whole seconds; zero turns
+    /// the probes off. Probes follow every third of it, and the third unanswered one ends the
+    /// connection, so a vanished peer is found within about twice this.
+    public var keepalive: Duration
     /// How long a graceful shutdown waits for connections to drain (`--shutdown-timeout`),
     /// 0...3600 s; zero closes them at once.
     public var shutdownTimeout: Duration
@@ -100,6 +105,7 @@ public struct Configuration: Sendable, Equatable {
         outputLimit: Int = 256 * 1024,
         writeTimeout: Duration = .seconds(60),
         idleTimeout: Duration = .zero,
+        keepalive: Duration = .seconds(300),
         shutdownTimeout: Duration = .seconds(5),
         framing: Framing = .raw,
         maxMessage: Int = 1024 * 1024,
@@ -131,6 +137,7 @@ public struct Configuration: Sendable, Equatable {
         self.outputLimit = outputLimit
         self.writeTimeout = writeTimeout
         self.idleTimeout = idleTimeout
+        self.keepalive = keepalive
         self.shutdownTimeout = shutdownTimeout
         self.framing = framing
         self.maxMessage = maxMessage

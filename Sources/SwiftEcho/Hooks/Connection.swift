@@ -51,6 +51,9 @@ public enum CloseReason: Sendable, Hashable, CustomStringConvertible {
     /// UDP: each datagram is a connection of its own, closed once the hook has answered it
     /// (a deferred reply is still sent when it comes).
     case datagramAnswered
+    /// The kernel found the client gone: it answered no keepalive probe (`--keepalive`), or
+    /// left a reply unacknowledged past the user timeout (`--write-timeout`).
+    case deadPeer
 
     public var description: String {
         switch self {
@@ -67,6 +70,7 @@ public enum CloseReason: Sendable, Hashable, CustomStringConvertible {
         case .shutdown: "shutdown"
         case .shutdownForced: "shutdown deadline"
         case .datagramAnswered: "datagram answered"
+        case .deadPeer: "dead peer"
         }
     }
 }

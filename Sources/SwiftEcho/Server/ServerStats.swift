@@ -22,6 +22,8 @@ public struct ServerStats: Sendable, Equatable {
     public var backpressurePauses: UInt64 = 0
     public var idleTimeouts: UInt64 = 0
     public var writeTimeouts: UInt64 = 0
+    /// Connections closed because the kernel found the peer gone (keepalive, user timeout).
+    public var deadPeers: UInt64 = 0
     /// Connections still open at the shutdown deadline (or at an immediate stop), closed.
     public var shutdownForced: UInt64 = 0
     /// Connections ended by the peer's reset.
@@ -95,6 +97,7 @@ public struct ServerStats: Sendable, Equatable {
         backpressurePauses = s.backpressure_pauses
         idleTimeouts = s.idle_timeouts
         writeTimeouts = s.write_timeouts
+        deadPeers = s.dead_peers
         shutdownForced = s.shutdown_forced
         resets = s.resets
         errors = s.errors
@@ -149,6 +152,7 @@ public struct ServerStats: Sendable, Equatable {
             "backpressure.pauses": "\(backpressurePauses)",
             "timeouts.idle": "\(idleTimeouts)",
             "timeouts.write": "\(writeTimeouts)",
+            "timeouts.dead_peer": "\(deadPeers)",
             "shutdown.forced": "\(shutdownForced)",
             "errors.resets": "\(resets)",
             "errors.other": "\(errors)",

@@ -119,6 +119,17 @@ int ce_net_adopt_socket(int fd, ce_socket_kind *kind, char *err, size_t errlen);
  * Linux abstract name. Never blocks. Returns 0, or -1 with `err` filled. */
 int ce_notify_send(const char *address, const char *state, char *err, size_t errlen);
 
+/* Dead-peer detection on TCP connection `fd` (deadpeer.c): keepalive probes after
+ * `keepalive_s` idle seconds (0: off), then every third of that, at least 1 s apart, the
+ * third unanswered one ending the connection; and TCP_USER_TIMEOUT =
+ * ce_dead_peer_user_timeout_ms(write_timeout_ms), so sent data left unacknowledged that long
+ * ends it too. The kernel reports either as ETIMEDOUT. Options the platform lacks are skipped.
+ * Returns 0, or -1 with errno from the first option refused. Not for Unix sockets. */
+int ce_net_set_dead_peer(int fd, uint32_t keepalive_s, uint64_t write_timeout_ms);
+/* The user timeout that goes with a write timeout: a quarter more, at least 2 s, so that the
+ * loop's own write timeout fires first where both apply; 0 (off) for 0. */
+uint32_t ce_dead_peer_user_timeout_ms(uint64_t write_timeout_ms);
+
 /* ---------------------------------------------------------------------------------------- */
 /* Limits                                                                                    */
 
@@ -198,6 +209,7 @@ typedef struct ce_stats {
     uint64_t hook_calls;              /* with time_hooks: hook calls timed, */
     uint64_t hook_ns;                 /* their time in all, */
     uint64_t hook_buckets[14];        /* and by duration (CE_HOOK_BUCKETS, see below) */
+    uint64_t dead_peers;              /* closed because the kernel found the peer gone (ETIMEDOUT) */
 } ce_stats;
 
 /* The hook-duration histogram (loop config time_hooks): ce_stats.hook_buckets[i] counts the
@@ -227,6 +239,7 @@ typedef enum ce_close_reason {
     CE_CLOSE_PROXY_INVALID,     /* no valid PROXY header (never told to hooks: not opened yet) */
     CE_CLOSE_PROXY_TIMEOUT,     /* no whole PROXY header in time (likewise) */
     CE_CLOSE_REFUSED,           /* the client its PROXY header named was refused (likewise) */
+    CE_CLOSE_DEAD_PEER,         /* the kernel found the peer gone: keepalive or user timeout */
 } ce_close_reason;
 
 /* A short lower-case name for `reason` ("peer closed", "reply too large", ...). */
@@ -374,6 +387,7 @@ typedef struct ce_loop_config {
     uint64_t proxy_timeout_ms;    /* the whole header must arrive within this */
     int time_hooks;               /* time every hook call into ce_stats' histogram (two clock
                                      reads a call; slow_hook_ms reads the clock anyway) */
+    uint32_t keepalive_s;         /* TCP keepalive idle time (ce_net_set_dead_peer); 0 = off */
 } ce_loop_config;
 
 /* Create a loop (poller, wakeup descriptor). NULL on failure, with `err` filled. */

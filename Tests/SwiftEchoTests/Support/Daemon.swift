@@ -185,9 +185,15 @@ final class Daemon: @unchecked Sendable {
     /// Expects the open descriptors back at the baseline within `seconds` (two by default): the
     /// test's connections are all closed by then, and the server must have closed its ends.
     func expectDescriptorsAtBaseline(within seconds: Double = 2, sourceLocation: SourceLocation = #_sourceLocation) {
-        let back = waitUntil(timeout: seconds) { self.probe.openDescriptors == self.baselineDescriptors }
+        let back = descriptorsBackAtBaseline(within: seconds)
         #expect(back, "descriptors: \(probe.openDescriptors), baseline \(baselineDescriptors)",
                 sourceLocation: sourceLocation)
+    }
+
+    /// Whether the open descriptors are back at the baseline within `seconds` (waiting, for an
+    /// async test to call off the cooperative pool).
+    func descriptorsBackAtBaseline(within seconds: Double) -> Bool {
+        waitUntil(timeout: seconds) { self.probe.openDescriptors == self.baselineDescriptors }
     }
 
     /// The counters, from the `stats` line SIGUSR1 makes the daemon log.
