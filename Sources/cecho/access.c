@@ -2,15 +2,16 @@
  * access.c -- the process-wide access policy: the allow list, TCP connections per client
  * address, and the UDP reply rate per source.
  *
- * One object serves every loop of the process, so the tables take a mutex each; the allow list
- * never changes after creation and is read without one. Both tables are allocated once, at
- * their final size: nothing an attacker sends makes them grow.
+ * One object serves every loop of the process, so the tables take a mutex each, and the allow
+ * list a read-write lock (a reload replaces it). Both tables are allocated at their final
+ * size: nothing an attacker sends makes them grow, only a reload that raises the limits.
  * Layer: base.
  */
 #include "access.h"
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,16 +43,17 @@ typedef struct bucket {
 } bucket;
 
 struct ce_access {
+    pthread_rwlock_t allow_lock;
     ce_cidr *allow;
     size_t nallow;
-    ce_cidr *proxy_from;
+    ce_cidr *proxy_from;  /* fixed at creation: who may send a PROXY header */
     size_t nproxy_from;
-    uint32_t max_per_ip;
+    _Atomic uint32_t max_per_ip; /* read without the lock to skip counting when 0 */
     pthread_mutex_t counts_lock;
     ip_count *counts; /* open addressing, linear probing; at most half full */
     size_t counts_mask;
     size_t counts_used;
-    uint32_t udp_rate;
+    _Atomic uint32_t udp_rate;   /* 0: no UDP is served (no table); else changed under rate_lock */
     pthread_mutex_t rate_lock;
     bucket *buckets;  /* RATE_SETS sets of RATE_WAYS */
     bucket overflow;  /* shared by sources that found no place in their set */
@@ -90,10 +92,19 @@ static int same_ip(const ce_ip *x, const ce_ip *y) {
     return x->family == y->family && memcmp(x->addr, y->addr, 16) == 0;
 }
 
+/* Slots of the per-address table for `max_connections`: every counted address holds a
+ * connection, so at most that many are in use, and twice that keeps the probe chains short. */
+static size_t counts_size(uint32_t max_connections) {
+    size_t size = 64;
+    while (size < 2 * (size_t)max_connections) size *= 2;
+    return size;
+}
+
 ce_access *ce_access_create(const ce_access_config *config, char *err, size_t errlen) {
     ce_access *a = calloc(1, sizeof *a);
     if (!a) goto nomem;
     a->seed = random_seed();
+    pthread_rwlock_init(&a->allow_lock, NULL);
     pthread_mutex_init(&a->counts_lock, NULL);
     pthread_mutex_init(&a->rate_lock, NULL);
     if (config->nallow) {
@@ -108,21 +119,18 @@ ce_access *ce_access_create(const ce_access_config *config, char *err, size_t er
         memcpy(a->proxy_from, config->proxy_from, config->nproxy_from * sizeof *a->proxy_from);
         a->nproxy_from = config->nproxy_from;
     }
-    a->max_per_ip = config->max_per_ip;
-    if (a->max_per_ip) {
-        /* Every counted address holds a connection, so at most max_connections are in use:
-         * twice that keeps the probe chains short. */
-        size_t size = 64;
-        while (size < 2 * (size_t)config->max_connections) size *= 2;
+    atomic_init(&a->max_per_ip, config->max_per_ip);
+    if (config->max_per_ip) {
+        size_t size = counts_size(config->max_connections);
         a->counts = calloc(size, sizeof *a->counts);
         if (!a->counts) goto nomem;
         a->counts_mask = size - 1;
     }
-    a->udp_rate = config->udp_rate;
-    if (a->udp_rate) {
+    atomic_init(&a->udp_rate, config->udp_rate);
+    if (config->udp_rate) {
         a->buckets = calloc(CE_UDP_RATE_SOURCES, sizeof *a->buckets);
         if (!a->buckets) goto nomem;
-        a->overflow.tokens = (uint64_t)a->udp_rate * MILLI;
+        a->overflow.tokens = (uint64_t)config->udp_rate * MILLI;
         a->overflow.used = 1;
     }
     return a;
@@ -135,6 +143,7 @@ nomem:
 
 void ce_access_destroy(ce_access *a) {
     if (!a) return;
+    pthread_rwlock_destroy(&a->allow_lock);
     pthread_mutex_destroy(&a->counts_lock);
     pthread_mutex_destroy(&a->rate_lock);
     free(a->allow);
@@ -152,7 +161,11 @@ static int any_contains(const ce_cidr *ranges, size_t n, const ce_ip *ip) {
 }
 
 int ce_access_allows(const ce_access *a, const ce_ip *ip) {
-    return !a->nallow || any_contains(a->allow, a->nallow, ip);
+    ce_access *m = (ce_access *)a; /* the lock is taken, the policy only read */
+    pthread_rwlock_rdlock(&m->allow_lock);
+    int allowed = !a->nallow || any_contains(a->allow, a->nallow, ip);
+    pthread_rwlock_unlock(&m->allow_lock);
+    return allowed;
 }
 
 int ce_access_trusts_proxy(const ce_access *a, const ce_ip *ip) {
@@ -161,7 +174,9 @@ int ce_access_trusts_proxy(const ce_access *a, const ce_ip *ip) {
 
 /* ---- Connections per address ------------------------------------------------------------ */
 
-int ce_access_counts_connections(const ce_access *a) { return a->max_per_ip > 0; }
+int ce_access_counts_connections(const ce_access *a) {
+    return atomic_load_explicit(&((ce_access *)a)->max_per_ip, memory_order_relaxed) > 0;
+}
 
 /* The slot holding `ip`, or the free slot where it would go. Never loops forever: the table
  * always keeps free slots (see acquire). */
@@ -175,7 +190,10 @@ int ce_access_conn_acquire(ce_access *a, const ce_ip *ip) {
     int rc = 0;
     pthread_mutex_lock(&a->counts_lock);
     ip_count *slot = find_count(a, ip);
-    if (slot->count >= a->max_per_ip) {
+    /* 0: a reload turned the limit off since the caller looked; counted all the same, since
+     * the caller will release it (the table stays once made). */
+    uint32_t max = atomic_load_explicit(&a->max_per_ip, memory_order_relaxed);
+    if (max && slot->count >= max) {
         rc = -1;
     } else if (slot->count == 0 && a->counts_used + 1 > (a->counts_mask + 1) / 2) {
         rc = -1; /* more addresses than connections allowed: cannot happen, refuse anyway */
@@ -218,7 +236,9 @@ void ce_access_conn_release(ce_access *a, const ce_ip *ip) {
 
 /* ---- UDP replies per source --------------------------------------------------------------- */
 
-int ce_access_limits_udp(const ce_access *a) { return a->udp_rate > 0; }
+int ce_access_limits_udp(const ce_access *a) {
+    return atomic_load_explicit(&((ce_access *)a)->udp_rate, memory_order_relaxed) > 0;
+}
 
 /* The bucket for `key`: its own, a recycled one, or the shared overflow bucket. */
 static bucket *find_bucket(ce_access *a, const ce_ip *key, uint64_t now_ms) {
@@ -231,7 +251,7 @@ static bucket *find_bucket(ce_access *a, const ce_ip *key, uint64_t now_ms) {
     if (stalest->used && stalest->last_ms + RATE_FULL_AFTER_MS > now_ms) return &a->overflow;
     stalest->ip = *key;
     stalest->used = 1;
-    stalest->tokens = (uint64_t)a->udp_rate * MILLI;
+    stalest->tokens = (uint64_t)atomic_load_explicit(&a->udp_rate, memory_order_relaxed) * MILLI;
     stalest->last_ms = now_ms;
     return stalest;
 }
@@ -240,16 +260,64 @@ int ce_access_udp_take(ce_access *a, const ce_ip *ip, uint64_t now_ms) {
     ce_ip key = *ip;
     /* One IPv6 host usually owns a whole /64: limit the /64, not each of its addresses. */
     if (key.family == 6) memset(key.addr + 8, 0, 8);
-    uint64_t cap = (uint64_t)a->udp_rate * MILLI;
     pthread_mutex_lock(&a->rate_lock);
+    uint32_t rate = atomic_load_explicit(&a->udp_rate, memory_order_relaxed);
+    uint64_t cap = (uint64_t)rate * MILLI;
     bucket *b = find_bucket(a, &key, now_ms);
     uint64_t elapsed = now_ms > b->last_ms ? now_ms - b->last_ms : 0;
     if (elapsed > RATE_FULL_AFTER_MS) elapsed = RATE_FULL_AFTER_MS;
-    b->tokens += elapsed * a->udp_rate; /* rate per second = rate thousandths per ms */
+    b->tokens += elapsed * rate; /* rate per second = rate thousandths per ms */
     if (b->tokens > cap) b->tokens = cap;
     if (now_ms > b->last_ms) b->last_ms = now_ms;
     int ok = b->tokens >= MILLI;
     if (ok) b->tokens -= MILLI;
     pthread_mutex_unlock(&a->rate_lock);
     return ok;
+}
+
+/* ---- A reload ------------------------------------------------------------------------------ */
+
+int ce_access_update(ce_access *a, const ce_access_config *config, char *err, size_t errlen) {
+    /* Allocate first, so that running out of memory changes nothing. */
+    ce_cidr *allow = NULL;
+    ip_count *table = NULL;
+    size_t size = config->max_per_ip ? counts_size(config->max_connections) : 0;
+    pthread_mutex_lock(&a->counts_lock);
+    size_t have = a->counts ? a->counts_mask + 1 : 0;
+    pthread_mutex_unlock(&a->counts_lock);
+    if ((config->nallow && !(allow = malloc(config->nallow * sizeof *allow))) ||
+        (size > have && !(table = calloc(size, sizeof *table)))) {
+        free(allow);
+        snprintf(err, errlen, "malloc(access tables): %s", strerror(ENOMEM));
+        errno = ENOMEM;
+        return -1;
+    }
+    if (config->nallow) memcpy(allow, config->allow, config->nallow * sizeof *allow);
+    pthread_rwlock_wrlock(&a->allow_lock);
+    ce_cidr *old = a->allow;
+    a->allow = allow;
+    a->nallow = config->nallow;
+    pthread_rwlock_unlock(&a->allow_lock);
+    free(old);
+    /* A larger table takes over the open connections' counts; a smaller one is never made,
+     * so the counts of every connection still open stay where their release will look. */
+    if (table) {
+        pthread_mutex_lock(&a->counts_lock);
+        ip_count *previous = a->counts;
+        size_t slots = a->counts ? a->counts_mask + 1 : 0;
+        a->counts = table;
+        a->counts_mask = size - 1;
+        for (size_t i = 0; i < slots; i++)
+            if (previous[i].count) *find_count(a, &previous[i].ip) = previous[i];
+        pthread_mutex_unlock(&a->counts_lock);
+        free(previous);
+    }
+    /* After the table: whoever reads a limit above 0 finds a table behind the lock. */
+    atomic_store_explicit(&a->max_per_ip, config->max_per_ip, memory_order_relaxed);
+    /* Buckets exist only where UDP was served from the start; each is capped anew as used. */
+    pthread_mutex_lock(&a->rate_lock);
+    if (atomic_load_explicit(&a->udp_rate, memory_order_relaxed) && config->udp_rate)
+        atomic_store_explicit(&a->udp_rate, config->udp_rate, memory_order_relaxed);
+    pthread_mutex_unlock(&a->rate_lock);
+    return 0;
 }

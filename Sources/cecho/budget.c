@@ -12,7 +12,7 @@
 
 struct ce_budget {
     _Atomic uint32_t used;
-    uint32_t max;
+    _Atomic uint32_t max; /* a reload may change it while the loops take slots */
 };
 
 ce_budget *ce_budget_create(uint32_t max) {
@@ -22,16 +22,20 @@ ce_budget *ce_budget_create(uint32_t max) {
         return NULL;
     }
     atomic_init(&b->used, 0);
-    b->max = max ? max : 1;
+    atomic_init(&b->max, max ? max : 1);
     return b;
 }
 
 void ce_budget_destroy(ce_budget *b) { free(b); }
 
+void ce_budget_set_max(ce_budget *b, uint32_t max) {
+    atomic_store_explicit(&b->max, max ? max : 1, memory_order_relaxed);
+}
+
 int ce_budget_take(ce_budget *b) {
     uint32_t used = atomic_load_explicit(&b->used, memory_order_relaxed);
     do {
-        if (used >= b->max) return 0;
+        if (used >= atomic_load_explicit(&b->max, memory_order_relaxed)) return 0;
     } while (!atomic_compare_exchange_weak_explicit(&b->used, &used, used + 1, memory_order_relaxed,
                                                     memory_order_relaxed));
     return 1;

@@ -173,6 +173,8 @@ void ce_conns_drain_all(ce_conns *cs);
 int64_t ce_conns_next_timeout(const ce_conns *cs);
 /* Close the connections whose timer expired at now_ms. */
 void ce_conns_expire(ce_conns *cs);
+/* Take the settings of `next` that may change while running (ce_loop_reconfigure()). */
+void ce_conns_reconfigure(ce_conns *cs, const ce_loop_config *next);
 /* Keepalive and the user timeout for TCP connection `fd`, as the settings say (best effort:
  * a connection the kernel will not tune is still served). */
 void ce_conns_arm_dead_peer(const ce_conns *cs, int fd, int family);

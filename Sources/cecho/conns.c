@@ -13,6 +13,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The most a connection's output (or the staging buffer) and input may hold. Processing stops
+ * once output reaches the limit, so it overshoots by at most one event: a read echoed whole,
+ * or one message's reply, framed. The caps never shrink (a reload may lower the limits): an
+ * open connection may already hold what the old ones allowed, and a buffer that cannot take
+ * what it holds closes its connection, which a reload must not do. A connection over a new,
+ * lower limit pauses at its next reply instead. */
+static void set_caps(ce_conns *cs) {
+    size_t overshoot = CE_READ_CHUNK;
+    if (cs->config.max_message + 8 > overshoot) overshoot = cs->config.max_message + 8;
+    if (cs->hooks.message && cs->config.max_reply + 8 > overshoot) overshoot = cs->config.max_reply + 8;
+    size_t output_cap = cs->config.output_limit + overshoot;
+    size_t input_cap = cs->config.max_message + 8 + CE_READ_CHUNK;
+    if (output_cap > cs->output_cap) cs->output_cap = output_cap;
+    if (input_cap > cs->input_cap) cs->input_cap = input_cap;
+}
+
 int ce_conns_init(ce_conns *cs, const ce_loop_config *config, ce_budget *budget, int setsize,
                   char *err, size_t errlen) {
     memset(cs, 0, sizeof *cs);
@@ -20,13 +36,7 @@ int ce_conns_init(ce_conns *cs, const ce_loop_config *config, ce_budget *budget,
     cs->config.hooks = NULL; /* copied: the caller's struct need not outlive the loop */
     if (config->hooks) cs->hooks = *config->hooks;
     cs->fast_echo = cs->config.framing == CE_FRAMING_RAW && !cs->hooks.message;
-    /* Processing stops once output reaches the limit, so it overshoots by at most one event:
-     * a read echoed whole, or one message's reply, framed. */
-    size_t overshoot = CE_READ_CHUNK;
-    if (cs->config.max_message + 8 > overshoot) overshoot = cs->config.max_message + 8;
-    if (cs->hooks.message && cs->config.max_reply + 8 > overshoot) overshoot = cs->config.max_reply + 8;
-    cs->output_cap = cs->config.output_limit + overshoot;
-    cs->input_cap = cs->config.max_message + 8 + CE_READ_CHUNK;
+    set_caps(cs);
     cs->log = (ce_logger){.fn = config->log_fn, .ctx = config->log_ctx, .level = config->log_level};
     cs->budget = budget;
     cs->access = config->access;
@@ -129,4 +139,58 @@ void ce_conns_expire(ce_conns *cs) {
 void ce_conns_arm_dead_peer(const ce_conns *cs, int fd, int family) {
     if (family == AF_INET || family == AF_INET6)
         (void)ce_net_set_dead_peer(fd, cs->config.keepalive_s, cs->config.write_timeout_ms);
+}
+
+/* The address family of `c`'s socket: its peer's, unless a PROXY header replaced that peer
+ * with the client behind the balancer (a Unix socket may carry an IPv4 client). */
+static int socket_family(const ce_conn *c) {
+    if (!c->proxied) return c->peer.sa.sa_family;
+    ce_sockaddr local;
+    socklen_t len = sizeof local;
+    return getsockname(c->fd, &local.sa, &len) == 0 ? local.sa.sa_family : AF_UNSPEC;
+}
+
+/* Empty `list`: a timer turned off must not leave entries that would look old when it is
+ * turned on again (the frame list is only kept up to date while its timer runs). */
+static void unlink_all(ce_tlist *list) {
+    ce_tlink *k;
+    while ((k = ce_tlist_first(list))) ce_tlink_remove(k);
+}
+
+/* On the loop's thread, between two turns. Everything reads cs->config when it acts, so new
+ * connections and open ones follow at once: limits from their next message or read, timeouts
+ * measured from their last activity as before. What needs more than that: a timer turned on
+ * starts counting now for every connection it covers (none was stamped while it was off),
+ * and when keepalive or the write timeout (and so the user timeout) changed, every open TCP
+ * connection is re-armed: O(connections), once per reload. */
+void ce_conns_reconfigure(ce_conns *cs, const ce_loop_config *next) {
+    ce_loop_config *cfg = &cs->config;
+    int idle_on = !cfg->idle_timeout_ms && next->idle_timeout_ms;
+    int writes_on = !cfg->write_timeout_ms && next->write_timeout_ms;
+    int frames_on = !cfg->frame_timeout_ms && next->frame_timeout_ms;
+    if (cfg->frame_timeout_ms && !next->frame_timeout_ms) unlink_all(&cs->frames);
+    int rearm = cfg->keepalive_s != next->keepalive_s || cfg->write_timeout_ms != next->write_timeout_ms;
+    cfg->output_limit = next->output_limit;
+    cfg->write_timeout_ms = next->write_timeout_ms;
+    cfg->idle_timeout_ms = next->idle_timeout_ms;
+    cfg->shutdown_timeout_ms = next->shutdown_timeout_ms;
+    cfg->max_message = next->max_message;
+    cfg->frame_timeout_ms = next->frame_timeout_ms;
+    cfg->max_reply = next->max_reply;
+    cfg->slow_hook_ms = next->slow_hook_ms;
+    cfg->keepalive_s = next->keepalive_s;
+    cfg->log_level = cs->log.level = next->log_level;
+    set_caps(cs);
+    if (!idle_on && !writes_on && !frames_on && !rearm) return;
+    for (int fd = 0, seen = 0; fd < cs->setsize && (uint32_t)seen < cs->count; fd++) {
+        ce_conn *c = cs->table[fd];
+        if (!c) continue;
+        seen++;
+        if (idle_on) ce_tlist_touch(&cs->idle, &c->idle_link, cs->now_ms);
+        if (writes_on && ce_conn_pending(c)) ce_tlist_touch(&cs->writes, &c->write_link, cs->now_ms);
+        if (frames_on && ce_buf_len(&c->in) && !c->awaiting && c->state != CONN_LINGERING &&
+            !ce_tlink_linked(&c->frame_link))
+            ce_tlist_touch(&cs->frames, &c->frame_link, cs->now_ms);
+        if (rearm) ce_conns_arm_dead_peer(cs, fd, socket_family(c));
+    }
 }

@@ -33,6 +33,7 @@ typedef enum ce_post_kind {
     CE_POST_REPLY = 0,
     CE_POST_CONNECTION, /* fd is a client connection; data holds its peer address */
     CE_POST_CALL,       /* fn(ctx) on the loop's thread */
+    CE_POST_SETTINGS,   /* data holds a ce_loop_config to take (ce_loop_reconfigure) */
 } ce_post_kind;
 
 typedef struct ce_post {

@@ -1,6 +1,6 @@
 /*
  * posts.c -- what other threads hand a loop: deferred replies, connections accepted by another
- * loop, and calls to run on the loop's thread. Layer: loop.
+ * loop, calls to run on the loop's thread, and new settings (a reload). Layer: loop.
  *
  * Any thread appends under post_lock and writes the wakeup descriptor; the loop takes the
  * whole queue at once and serves it in order, between two turns.
@@ -82,6 +82,22 @@ int ce_loop_post_call(ce_loop *l, void (*fn)(void *ctx), void *ctx) {
     return 0;
 }
 
+int ce_loop_reconfigure(ce_loop *l, const ce_loop_config *config) {
+    ce_post *p = calloc(1, sizeof *p + sizeof *config);
+    if (!p) {
+        errno = ENOMEM;
+        return -1;
+    }
+    p->kind = CE_POST_SETTINGS;
+    p->len = sizeof *config;
+    memcpy(p->data, config, sizeof *config); /* its pointers are not used: no lifetime to keep */
+    if (enqueue(l, p) == -1) {
+        free(p);
+        return -1;
+    }
+    return 0;
+}
+
 /* Serve one post on the loop's thread. */
 static void serve(ce_loop *l, ce_post *p) {
     switch (p->kind) {
@@ -94,6 +110,12 @@ static void serve(ce_loop *l, ce_post *p) {
     case CE_POST_CALL:
         p->fn(p->ctx);
         break;
+    case CE_POST_SETTINGS: {
+        ce_loop_config config;
+        memcpy(&config, p->data, sizeof config);
+        ce_conns_reconfigure(&l->conns, &config);
+        break;
+    }
     case CE_POST_REPLY: {
         ce_udp *u = ce_udp_find(l, p->fd);
         if (u) ce_udp_deliver(l, u, p);

@@ -7,10 +7,11 @@ import Glibc
 import Darwin
 #endif
 
+let arguments = Array(CommandLine.arguments.dropFirst())
+let environment = ProcessEnvironment.current  // as at start for every reload, too
 let invocation: Invocation
 do {
-    invocation = try CommandLineInterface.parse(arguments: Array(CommandLine.arguments.dropFirst()),
-                                                environment: ProcessEnvironment.current)
+    invocation = try CommandLineInterface.parse(arguments: arguments, environment: environment)
     if case .serve(let configuration) = invocation {
         try configuration.validate(availableBackends: Backend.available)
     }
@@ -46,10 +47,10 @@ case .serve(let configuration):
                       + " --host, --port and --listen are ignored")
     }
     let server = EchoServer(configuration: configuration, logger: logger, inheritedSockets: inheritedSockets)
-    let signals = SignalHandling(server: server, onHangup: {
-        logger.notice("received SIGHUP: ignored (this version cannot reload its configuration)")
-    }, onGracefulStop: { _ in
-        notifier?.tell(["STOPPING=1", "STATUS=stopping"], logger: logger)
+    let reloader = ConfigurationReloader(arguments: arguments, environment: environment, server: server,
+                                         notifier: notifier)
+    let signals = SignalHandling(server: server, onHangup: reloader.reload, onGracefulStop: { _ in
+        notifier?.tell(["STOPPING=1", "STATUS=stopping"], logger: server.logger)
     })
     do throws(SignalError) {
         try signals.install()  // before the server starts any thread: they inherit the signal mask
@@ -93,6 +94,6 @@ case .serve(let configuration):
         StandardStreams.err("Error: \(pidFileFailure)")
         exit(pidFileFailure.exitCode)
     }
-    logger.notice("stats", metadata: server.stats.metadata)
+    server.logger.notice("stats", metadata: server.stats.metadata)
     exit(signals.immediateStop?.exitStatus ?? ExitCode.success)
 }

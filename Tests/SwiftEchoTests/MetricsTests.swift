@@ -57,7 +57,7 @@ import Testing
 
     /// A counter added to the stats line must be added to /metrics too.
     @Test func everyStatsCounterIsExposedOnce() {
-        let exposed = StatsFamily.all.flatMap { $0.members.map(\.key) }
+        let exposed = (StatsFamily.all + StatsFamily.serverWide).flatMap { $0.members.map(\.key) }
         #expect(Set(exposed) == Set(ServerStats().metadata.keys))
         #expect(exposed.count == Set(exposed).count)
     }

@@ -3,7 +3,7 @@ import Testing
 
 /// The daemon's signals through the library's `SignalHandling`: a supervisor that signals
 /// the process and then its group (GNU `timeout`) asks for one graceful stop, not two; a
-/// repeat later than that stops at once; SIGHUP is ignored with a notice until reloading exists.
+/// repeat later than that stops at once; SIGHUP reloads.
 @Suite struct SignalTests {
     /// Two SIGTERMs 1 ms apart: one graceful stop, logged once; the drain delivers every byte.
     @Test func twoStopSignalsAMillisecondApartAreOneGracefulStop() throws {
@@ -40,11 +40,12 @@ import Testing
         #expect(daemon.stderr.contains("received SIGTERM again: stopping now"))
     }
 
-    /// SIGHUP neither stops nor kills the daemon: a notice, and it keeps serving.
-    @Test func hangupIsIgnoredWithANotice() throws {
+    /// SIGHUP neither stops nor kills the daemon: a reload (with nothing to read again, it says
+    /// so), and it keeps serving. (What reloads apply: ReloadDaemonTests.)
+    @Test func hangupReloadsAndServesOn() throws {
         let daemon = try Daemon.serving([])
         daemon.send(signal: SIGHUP)
-        #expect(daemon.waitForOutput(containing: "notice echo-cli: received SIGHUP: ignored", timeout: 5))
+        #expect(daemon.waitForOutput(containing: "notice echo-cli: reloaded configuration: nothing changed", timeout: 5))
         let client = try TestClient(port: daemon.port)
         #expect(try client.roundTrip(Array("after SIGHUP".utf8)))
         client.close()

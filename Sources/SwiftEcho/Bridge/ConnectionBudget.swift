@@ -14,4 +14,9 @@ final class ConnectionBudget: @unchecked Sendable {
     deinit {
         ce_budget_destroy(raw)
     }
+
+    /// A new cap, from any thread (a reload); connections above it stay.
+    func setMax(_ max: Int) {
+        ce_budget_set_max(raw, UInt32(clamping: max))
+    }
 }

@@ -1,12 +1,18 @@
 import cecho
 
 /// Carries core log events into a `Logger`. The core checks the level before it formats
-/// anything, so only enabled events cross into Swift.
+/// anything, so only enabled events cross into Swift. A reload may replace the logger (its
+/// level and format) while the loop runs.
 final class CoreLogBridge: Sendable {
-    let logger: Logger
+    private let current: Locked<Logger>
 
     init(logger: Logger) {
-        self.logger = logger
+        current = Locked(logger)
+    }
+
+    var logger: Logger {
+        get { current.withLock { $0 } }
+        set { current.withLock { $0 = newValue } }
     }
 }
 

@@ -1,4 +1,10 @@
+import Dispatch
 import cecho
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The one owner of a C `ce_loop`: every unsafe call into the core's loop API lives here,
 /// so the rest of the Swift layer stays safe.
@@ -11,11 +17,15 @@ final class CoreLoop: @unchecked Sendable {
     private let logContext: Unmanaged<CoreLogBridge>
     private let hookContext: Unmanaged<HookBridge>?
     /// The cap this loop shares with the server's other loops: it must outlive the loop.
-    private let budget: ConnectionBudget
+    let budget: ConnectionBudget
     /// The other loops a hand-off listener deals connections to: they must outlive this one.
     private var handOffTargets: [CoreLoop] = []
     /// Kept so that the shared policy outlives this loop (released after `ce_loop_destroy`).
-    private let access: CoreAccess?
+    let access: CoreAccess?
+
+    /// The thread in `run`, while there is one: a reload from it (a hook's) must not wait for
+    /// the loop, which cannot turn while it waits.
+    private let runner = Locked<pthread_t?>(nil)
 
     /// The backend the core actually chose ("epoll" for `auto` on Linux).
     let backendName: String
@@ -96,6 +106,8 @@ final class CoreLoop: @unchecked Sendable {
 
     /// Serves until stopped and drained.
     func run() throws(CoreError) {
+        runner.withLock { $0 = pthread_self() }
+        defer { runner.withLock { $0 = nil } }
         if let message = CoreError.capture({ err, len in ce_loop_run(raw, err, len) }) {
             throw CoreError(message: message)
         }
@@ -110,6 +122,32 @@ final class CoreLoop: @unchecked Sendable {
         bytes.withUnsafeBytes { buffer in
             _ = ce_loop_post_reply(raw, fd, id, buffer.baseAddress, buffer.count, action)
         }
+    }
+
+    /// Takes the reloadable settings of `configuration`, and `logger`, between two of the
+    /// loop's turns. False when the loop has ended (or memory ran out).
+    @discardableResult
+    func apply(_ configuration: Configuration, logger: Logger) -> Bool {
+        logContext.takeUnretainedValue().logger = logger
+        var config = ce_loop_config(configuration, logLevel: logger.logLevel)
+        return ce_loop_reconfigure(raw, &config) == 0
+    }
+
+    /// Waits, at most `timeout` seconds, until the loop has served what was posted to it
+    /// before (a reload's settings: then they are in force). Returns at once on the loop's
+    /// own thread, and once the loop has ended.
+    func waitUntilServed(timeout: Double) {
+        if let thread = runner.withLock({ $0 }), pthread_equal(thread, pthread_self()) != 0 { return }
+        let served = DispatchSemaphore(value: 0)
+        let context = Unmanaged.passRetained(served)
+        let posted = ce_loop_post_call(raw, { context in
+            Unmanaged<DispatchSemaphore>.fromOpaque(context!).takeRetainedValue().signal()
+        }, context.toOpaque())
+        guard posted == 0 else {
+            context.release()
+            return
+        }
+        _ = served.wait(timeout: .now() + timeout)
     }
 
     /// The loop's counters now, as the core keeps them (a server sums its loops').

@@ -108,7 +108,8 @@ public enum CommandLineInterface {
                 "Sizes are bytes (suffixes KiB, MiB, GiB allowed); times are seconds (fractions"
                     + " allowed).",
                 "Signals: SIGTERM or SIGINT stops gracefully (a second one stops at once);"
-                    + " SIGUSR1 logs the counters.",
+                    + " SIGUSR1 logs the counters; SIGHUP reads the --config file again and applies"
+                    + " what can change while running.",
             ])
     }
 

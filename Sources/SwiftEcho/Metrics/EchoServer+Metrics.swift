@@ -22,6 +22,7 @@ extension EchoServer {
         let perLoop = statsPerLoop
         StatsFamily.write(perLoop, to: &text)
         StatsFamily.writeHookDurations(perLoop, to: &text)
+        StatsFamily.writeServerWide(stats, to: &text)
         text.family("echo_ready", .gauge,
                     help: "1 while the server accepts connections; 0 before, and from the moment a graceful stop begins.")
         text.sample("echo_ready", UInt64(isReady ? 1 : 0))

@@ -107,6 +107,24 @@ struct StatsFamily: Sendable {
         }
     }
 
+    /// The families counted by the server as a whole rather than by its loops.
+    static let serverWide: [StatsFamily] = [
+        StatsFamily("echo_reloads_total", help: "Configurations applied while running (SIGHUP), and those refused.", [
+            Member(key: "reloads", label: ("result", "applied"), value: \.reloads),
+            Member(key: "reloads.failed", label: ("result", "failed"), value: \.failedReloads),
+        ]),
+    ]
+
+    /// Writes the server-wide families, one series per member.
+    static func writeServerWide(_ stats: ServerStats, to text: inout PrometheusText) {
+        for family in serverWide {
+            text.family(family.name, family.type, help: family.help)
+            for member in family.members {
+                text.sample(family.name, labels: member.label.map { [$0] } ?? [], stats[keyPath: member.value])
+            }
+        }
+    }
+
     /// Writes every family, one series per member and loop (`loop="0"`, …).
     static func write(_ perLoop: [ServerStats], to text: inout PrometheusText) {
         for family in all {

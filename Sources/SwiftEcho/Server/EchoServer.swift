@@ -24,8 +24,10 @@ import Darwin
 /// server.wait()
 /// ```
 public final class EchoServer: Sendable {
-    public let configuration: Configuration
-    public let logger: Logger
+    /// The settings in force: those given at init, with what ``reload(_:)`` changed since.
+    public var configuration: Configuration { live.withLock { $0.configuration } }
+    /// Where the server logs: the logger given at init, with the level and format a reload set.
+    public var logger: Logger { live.withLock { $0.logger } }
     /// What answers each message.
     public let hook: Hook
     /// With several loops, one accepts on every listener and deals the connections to the
@@ -73,6 +75,9 @@ public final class EchoServer: Sendable {
     }
 
     private let state = Locked(State())
+    /// What a reload may change; reloads themselves take turns (and wait for a start under way).
+    let live: Locked<LiveSettings>
+    let reloading = PThreadMutex()
     private let finished = DispatchGroup()
     private let readiness = Readiness()
 
@@ -88,9 +93,8 @@ public final class EchoServer: Sendable {
 
     init(configuration: Configuration, hook: Hook?, logger: Logger, handsOffConnections: Bool,
          inheritedSockets: [SocketActivation.Socket] = []) {
-        self.configuration = configuration
+        live = Locked(LiveSettings(configuration: configuration, logger: logger))
         self.hook = hook ?? Hook(configuration.hook)
-        self.logger = logger
         self.handsOffConnections = handsOffConnections
         self.inheritedSockets = inheritedSockets
     }
@@ -241,9 +245,19 @@ public final class EchoServer: Sendable {
 
     /// The counters of every loop added up, now (while running) or at the end (once stopped).
     public var stats: ServerStats {
-        state.withLock { state in
+        var stats = state.withLock { state in
             if case .running(let group) = state.phase { return group.stats }
             return state.finalStats
+        }
+        live.withLock { stats.countReloads(of: $0) }
+        return stats
+    }
+
+    /// The loops while they run, nil before and after.
+    var runningLoops: LoopGroup? {
+        state.withLock { state in
+            if case .running(let group) = state.phase { return group }
+            return nil
         }
     }
 
@@ -263,7 +277,7 @@ public final class EchoServer: Sendable {
         }
         readiness.starting()
         do throws(EchoServerError) {
-            let (group, listeners) = try makeLoops()
+            let (group, listeners) = try reloading.withLock { () throws(EchoServerError) in try makeLoops() }
             let metrics: MetricsServer?
             do throws(EchoServerError) {
                 metrics = try startMetricsServer()
@@ -295,6 +309,7 @@ public final class EchoServer: Sendable {
     }
 
     private func makeLoops() throws(EchoServerError) -> (LoopGroup, ListenerSet) {
+        let configuration = self.configuration, logger = self.logger  // one snapshot for the whole start
         let backend = configuration.backend.rawValue
         guard ce_backend_available(backend) != 0 else { throw .backendUnavailable(backend) }
         do {

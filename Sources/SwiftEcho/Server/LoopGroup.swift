@@ -33,3 +33,20 @@ final class LoopGroup: Sendable {
         loops.map { ServerStats($0.coreStats) }
     }
 }
+
+extension LoopGroup {
+    /// Hands the reloadable settings of `configuration`, and `logger`, to what the loops share
+    /// (the connection cap, fitted to the descriptors as at start; the access policy), then
+    /// to every loop, each switching between two of its turns. Throws, having changed
+    /// nothing, when the policy's tables cannot be allocated.
+    func apply(_ configuration: Configuration, logger: Logger) throws(CoreError) {
+        let maxConnections = ConnectionLimit.fit(configuration.maxConnections, backend: backendName,
+                                                 loops: loops.count, logger: logger)
+        try loops[0].access?.update(configuration, maxConnections: maxConnections)
+        loops[0].budget.setMax(maxConnections)
+        loops.forEach { $0.apply(configuration, logger: logger) }
+        // Once this returns, a new connection gets the new settings, whichever loop takes it.
+        // Bounded: a loop held up by a slow hook takes them at its next turn all the same.
+        loops.forEach { $0.waitUntilServed(timeout: 2) }
+    }
+}

@@ -81,6 +81,10 @@ public struct ServerStats: Sendable, Equatable {
         let micros = ce_hook_bucket_bound_us(index)
         return micros == UInt64.max ? .infinity : Double(micros) / 1e6
     }
+    /// Configurations applied while running (``EchoServer/reload(_:)``, the daemon's SIGHUP).
+    public var reloads: UInt64 = 0
+    /// Reloads refused because the configuration did not parse or validate.
+    public var failedReloads: UInt64 = 0
 
     public init() {}
 
@@ -176,6 +180,8 @@ public struct ServerStats: Sendable, Equatable {
             "refused.proxy_untrusted": "\(refusedProxyUntrusted)",
             "proxy.invalid": "\(proxyInvalid)",
             "timeouts.proxy": "\(proxyTimeouts)",
+            "reloads": "\(reloads)",
+            "reloads.failed": "\(failedReloads)",
         ]
     }
 }

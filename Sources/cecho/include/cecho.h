@@ -150,6 +150,8 @@ typedef struct ce_budget ce_budget;
 /* A budget of `max` connections at once (0 counts as 1). NULL with errno ENOMEM. */
 ce_budget *ce_budget_create(uint32_t max);
 void ce_budget_destroy(ce_budget *budget);
+/* A new cap (0 counts as 1), from any thread: connections already served above it stay. */
+void ce_budget_set_max(ce_budget *budget, uint32_t max);
 
 /* ---------------------------------------------------------------------------------------- */
 /* Poller backends                                                                          */
@@ -355,6 +357,11 @@ typedef struct ce_access_config {
 /* NULL with `err` filled when memory runs out. */
 ce_access *ce_access_create(const ce_access_config *config, char *err, size_t errlen);
 void ce_access_destroy(ce_access *access);
+/* Replace the allow list, the per-address limit (and the per-address table's size, which
+ * only grows) and the UDP rate (only where UDP was set up at creation), from any thread;
+ * counts of open connections are kept, and so is proxy_from (fixed at creation). -1 with
+ * `err` filled, and nothing changed, when memory runs out. */
+int ce_access_update(ce_access *access, const ce_access_config *config, char *err, size_t errlen);
 
 /* ---------------------------------------------------------------------------------------- */
 /* The event loop                                                                           */
@@ -427,6 +434,12 @@ int ce_loop_post_reply(ce_loop *loop, int fd, uint64_t id, const void *data, siz
  * for a loop that never ran, in ce_loop_destroy()). Returns 0, or -1 with errno ENOMEM, or
  * ESHUTDOWN once the loop has ended: the call was not taken, run it elsewhere. */
 int ce_loop_post_call(ce_loop *loop, void (*fn)(void *ctx), void *ctx);
+/* Apply `config`'s settings that may change while running (timeouts, keepalive, limits,
+ * slow_hook_ms, log_level) between two turns, from any thread: new connections get them, open
+ * ones from their next event on (and a keepalive re-armed). The rest of `config` (backend,
+ * framing, hooks, budget, access, log callback) is ignored. 0, or -1 (ENOMEM, or ESHUTDOWN
+ * once the loop has ended). */
+int ce_loop_reconfigure(ce_loop *loop, const ce_loop_config *config);
 /* A consistent-enough snapshot of the counters; safe from any thread. */
 void ce_loop_stats(const ce_loop *loop, ce_stats *out);
 /* Add every counter of `more` to `sum`: a server's stats are the sum of its loops'. */
