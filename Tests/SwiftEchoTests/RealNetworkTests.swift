@@ -83,7 +83,7 @@ struct RealNetworkTests {
         let vanishedFor = try await secondsUntilDeadPeer(daemon, since: vanished, timeout: 15)
         client.close()  // only now: a close before the link went down would have sent a FIN
         #expect(vanishedFor > 3.5 && vanishedFor < 8, "closed \(vanishedFor) s after the peer vanished, 5 s expected")
-        let stats = try daemon.stats()
+        let stats = try await countedDeadPeer(daemon)
         #expect(stats["timeouts.dead_peer"] == 1 && stats["active"] == 0, "\(stats)")
         #expect(try await onThread { daemon.descriptorsBackAtBaseline(within: 2) })
     }
@@ -101,7 +101,7 @@ struct RealNetworkTests {
         try client.send(Array("one small message".utf8))
         let unacknowledgedFor = try await secondsUntilDeadPeer(daemon, since: sent, timeout: 20)
         #expect(unacknowledgedFor > 4 && unacknowledgedFor < 10, "closed \(unacknowledgedFor) s after the reply, about 5 s expected")
-        let stats = try daemon.stats()
+        let stats = try await countedDeadPeer(daemon)
         #expect(stats["timeouts.dead_peer"] == 1 && stats["timeouts.write"] == 0, "\(stats)")
     }
 
@@ -121,6 +121,20 @@ struct RealNetworkTests {
             daemon.waitForOutput(containing: #"reason="dead peer""#, timeout: timeout) ? monotonicSeconds() - start : nil
         }
         return try #require(elapsed, "no dead peer closed within \(timeout) s:\n\(daemon.stderr)")
+    }
+
+    /// The counters once they show the dead peer (the close is logged a moment before it is
+    /// counted, which a busy machine can stretch), or after 2 s as they are.
+    private func countedDeadPeer(_ daemon: Daemon) async throws -> [String: UInt64] {
+        try await onThread {
+            var stats = try daemon.stats()
+            let deadline = monotonicSeconds() + 2
+            while stats["timeouts.dead_peer"] == 0 && monotonicSeconds() < deadline {
+                usleep(50_000)
+                stats = try daemon.stats()
+            }
+            return stats
+        }
     }
 
     /// A graceful stop with a dead peer that still has output queued in the daemon (it sent
