@@ -69,6 +69,16 @@ static void refuse_large_reply(ce_conns *cs, ce_conn *c) {
     close_over_limit(cs, c, cs->config.max_reply, CE_CLOSE_REPLY_TOO_LARGE, "reply over max-reply, not sent");
 }
 
+/* The hook failed (`why`, for the log): count it and close once the replies before are sent. */
+static void hook_failed(ce_conns *cs, ce_conn *c, const char *why) {
+    CE_COUNT(&cs->counters, hook_errors, 1);
+    if (ce_log_on(&cs->log, CE_LOG_WARNING)) {
+        ce_log_field field = {"error", why[0] ? why : "unknown"};
+        ce_conn_logf(cs, c, CE_LOG_WARNING, &field, 1, "hook failed: closing its connection");
+    }
+    ce_conn_close_after_flush(cs, c, CE_CLOSE_HOOK_ERROR);
+}
+
 /* What the hook's action means for the reply opened at `mark` and for the connection. */
 static void settle(ce_conns *cs, ce_conn *c, ce_buf *b, size_t mark, ce_action action, int terminator) {
     ce_reply *r = &cs->reply;
@@ -102,12 +112,7 @@ static void settle(ce_conns *cs, ce_conn *c, ce_buf *b, size_t mark, ce_action a
     case CE_ACTION_FAIL:
     default:
         truncate_to(b, mark);
-        CE_COUNT(&cs->counters, hook_errors, 1);
-        if (ce_log_on(&cs->log, CE_LOG_WARNING)) {
-            ce_log_field field = {"error", r->failure[0] ? r->failure : "unknown"};
-            ce_conn_logf(cs, c, CE_LOG_WARNING, &field, 1, "hook failed: closing its connection");
-        }
-        ce_conn_close_after_flush(cs, c, CE_CLOSE_HOOK_ERROR);
+        hook_failed(cs, c, r->failure);
         return;
     }
 }
@@ -227,7 +232,13 @@ void ce_conns_deliver_reply(ce_conns *cs, int fd, uint64_t id, ce_action action,
     }
     c->awaiting = 0;
     int sends = action == CE_ACTION_REPLY || action == CE_ACTION_REPLY_AND_CLOSE;
-    if (sends && len > cs->config.max_reply) {
+    if (action == CE_ACTION_FAIL) { /* `data` says why, unterminated */
+        char why[sizeof cs->reply.failure];
+        size_t n = len < sizeof why - 1 ? len : sizeof why - 1;
+        memcpy(why, data, n);
+        why[n] = '\0';
+        hook_failed(cs, c, why);
+    } else if (sends && len > cs->config.max_reply) {
         refuse_large_reply(cs, c);
     } else if (sends) {
         ce_buf *b = reply_buffer(cs, c);

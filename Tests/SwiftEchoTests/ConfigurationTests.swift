@@ -37,7 +37,8 @@ struct ConfigurationTests {
     @Test func anUnknownHookNamesTheChoices() {
         let error = refusal(["--hook", "shout"])
         #expect(error?.message == "The value 'shout' is invalid for '--hook': expected one of echo, upper, lower,"
-            + " reverse, rot13, prefix:TEXT, or fail-every:N (N an integer ≥ 1).")
+            + " reverse, rot13, prefix:TEXT, fail-every:N (N an integer ≥ 1), delay:MS or delay:MIN-MAX"
+            + " (milliseconds, 0 to 3600000).")
     }
 
     @Test func backendsInPreferenceOfTheirNames() {

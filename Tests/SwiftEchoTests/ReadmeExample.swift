@@ -1,7 +1,7 @@
 // README:begin
 import SwiftEcho
 
-/// Looks things up slowly, away from the loop's thread (a database, say).
+/// Looks things up slowly (a database, say); an actor, so any task may call it.
 actor Directory {
     private let entries = ["swift": "a programming language", "echo": "RFC 862"]
 
@@ -11,9 +11,10 @@ actor Directory {
     }
 }
 
-/// A small line protocol. The server makes one Session per connection and calls it only on
-/// that connection's loop thread, so `lines` needs no lock.
-final class Session: ConnectionHandler {
+/// A small line protocol. The server makes one Session per connection and runs it on that
+/// connection's loop: after each `await` it is back on the loop's thread, so `lines` needs no
+/// lock.
+final class Session: AsyncConnectionHandler {
     let directory: Directory
     var lines = 0
 
@@ -21,21 +22,18 @@ final class Session: ConnectionHandler {
         self.directory = directory
     }
 
-    func messageReceived(_ message: borrowing Message, reply: inout Reply) throws {
+    func messageReceived(_ message: AsyncMessage) async throws -> AsyncReply {
         lines += 1
-        let text = message.text  // a copy: the message itself is only lent for this call
+        let text = message.text
         if text == "COUNT" {
-            reply.write("\(lines)")
+            return .send("\(lines)")
         } else if text == "QUIT" {
-            reply.write("bye")
-            reply.closeConnection()
+            return .send("bye", thenClose: true)
         } else if text.hasPrefix("LOOKUP ") {
-            let later = reply.replyLater()  // the loop goes on serving other connections
-            let directory = self.directory
-            Task { later.send(await directory.lookup(String(text.dropFirst(7))) ?? "unknown") }
-        } else {
-            reply.write(message)  // echo it
+            let found = await directory.lookup(String(text.dropFirst(7)))  // the loop serves others meanwhile
+            return .send(found ?? "unknown")
         }
+        return .send(message.bytes)  // echo it
     }
 
     func connectionClosed(_ connection: Connection, reason: CloseReason) {
@@ -48,7 +46,7 @@ func startLineServer(port: Int) throws -> EchoServer {
     configuration.port = port
     configuration.framing = .line  // replies end with the same \n or \r\n as their line
     let directory = Directory()
-    let server = EchoServer(configuration: configuration, hook: .handler { _ in Session(directory: directory) })
+    let server = EchoServer(configuration: configuration, hook: .asyncHandler { _ in Session(directory: directory) })
     try server.start()
     return server
 }

@@ -8,19 +8,20 @@ import cecho
 final class HookBridge: @unchecked Sendable {
     let transform: Hook.Transform?
     let makeHandler: (@Sendable (Connection) -> any ConnectionHandler)?
+    let asyncBody: AsyncHookBody?
+    /// The server's record of its async hooks' tasks.
+    let tasks: HookTasks
     /// The loop the callbacks come from, for deferred replies. Weak: the loop owns the bridge.
     weak var loop: CoreLoop?
 
     /// nil for the echo hook.
-    init?(_ hook: Hook) {
+    init?(_ hook: Hook, tasks: HookTasks) {
+        self.tasks = tasks
         switch hook.kind {
         case .echo: return nil
-        case .transform(let transform):
-            self.transform = transform
-            makeHandler = nil
-        case .handler(let make):
-            transform = nil
-            makeHandler = make
+        case .transform(let transform): (self.transform, makeHandler, asyncBody) = (transform, nil, nil)
+        case .handler(let make): (transform, makeHandler, asyncBody) = (nil, make, nil)
+        case .async(let body): (transform, makeHandler, asyncBody) = (nil, nil, body)
         }
     }
 
@@ -28,6 +29,12 @@ final class HookBridge: @unchecked Sendable {
     func callbacks(context: UnsafeMutableRawPointer) -> ce_hooks {
         var hooks = ce_hooks()
         hooks.ctx = context
+        if asyncBody != nil {
+            hooks.message = asyncMessageTrampoline
+            hooks.opened = asyncOpenedTrampoline
+            hooks.closed = asyncClosedTrampoline
+            return hooks
+        }
         hooks.message = coreMessageTrampoline
         if makeHandler != nil {
             hooks.opened = coreOpenedTrampoline

@@ -29,14 +29,17 @@ final class CoreLoop: @unchecked Sendable {
 
     /// The backend the core actually chose ("epoll" for `auto` on Linux).
     let backendName: String
+    /// Runs jobs on this loop's thread while it runs (elsewhere before and after).
+    let executor: LoopExecutor
 
     /// A loop for `configuration`, on `backend` (a concrete name, not "auto"), taking its
     /// connections from `budget` (shared with the server's other loops), answering with `hook`,
     /// under the `access` policy (shared with them too).
     init(configuration settings: Configuration, backend: String, budget: ConnectionBudget, hook: Hook,
-         access: CoreAccess? = nil, logger: Logger) throws(CoreError) {
+         access: CoreAccess? = nil, executor: LoopExecutor = LoopExecutor(), tasks: HookTasks = HookTasks(),
+         logger: Logger) throws(CoreError) {
         let bridge = Unmanaged.passRetained(CoreLogBridge(logger: logger))
-        let hookBridge = HookBridge(hook).map { Unmanaged.passRetained($0) }
+        let hookBridge = HookBridge(hook, tasks: tasks).map { Unmanaged.passRetained($0) }
         var callbacks = hookBridge.map { $0.takeUnretainedValue().callbacks(context: $0.toOpaque()) } ?? ce_hooks()
         let hasHooks = hookBridge != nil
         var config = ce_loop_config(settings, logLevel: logger.logLevel)
@@ -70,10 +73,13 @@ final class CoreLoop: @unchecked Sendable {
         hookContext = hookBridge
         self.access = access
         backendName = String(cString: ce_loop_backend(made))
+        self.executor = executor
+        executor.attach(made)
         hookBridge?.takeUnretainedValue().loop = self
     }
 
     deinit {
+        executor.detach()
         ce_loop_destroy(raw)  // closes connections: their handlers hear about it first
         logContext.release()
         hookContext?.release()
@@ -108,7 +114,8 @@ final class CoreLoop: @unchecked Sendable {
     func run() throws(CoreError) {
         runner.withLock { $0 = pthread_self() }
         defer { runner.withLock { $0 = nil } }
-        if let message = CoreError.capture({ err, len in ce_loop_run(raw, err, len) }) {
+        let message = executor.runningLoop { CoreError.capture { err, len in ce_loop_run(raw, err, len) } }
+        if let message {
             throw CoreError(message: message)
         }
     }

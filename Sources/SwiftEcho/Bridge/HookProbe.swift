@@ -13,7 +13,7 @@ package final class HookProbe {
 
     /// nil for ``Hook/echo``, which never leaves C, or without memory.
     package init?(_ hook: Hook, maxReply: Int = 1 << 20) {
-        guard let bridge = HookBridge(hook), let reply = ce_reply_create(maxReply) else { return nil }
+        guard let bridge = HookBridge(hook, tasks: HookTasks()), let reply = ce_reply_create(maxReply) else { return nil }
         self.bridge = bridge
         self.reply = reply
         hooks = bridge.callbacks(context: Unmanaged.passUnretained(bridge).toOpaque())

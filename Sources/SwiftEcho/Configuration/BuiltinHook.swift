@@ -16,12 +16,20 @@ public enum BuiltinHook: Sendable, Hashable, CustomStringConvertible {
     /// closes that connection as any failing hook does. For testing how clients and
     /// deployments handle hook failures.
     case failEvery(Int)
+    /// Echo each message after a delay in milliseconds, uniformly random in the range, without
+    /// holding the loop (an async hook): for testing clients and networks against a slow peer.
+    case delay(ClosedRange<Int>)
+
+    /// The longest `delay:` in milliseconds: an hour.
+    static let maxDelay = 3_600_000
 
     /// The names `--hook` accepts; `prefix:` takes the rest of the value, literally.
-    static let names = ["echo", "upper", "lower", "reverse", "rot13", "prefix:TEXT", "fail-every:N"]
+    static let names = ["echo", "upper", "lower", "reverse", "rot13", "prefix:TEXT", "fail-every:N", "delay:MS",
+                        "delay:MIN-MAX"]
 
-    /// Reads `echo`, `upper`, …, `prefix:TEXT` (everything after the first `:`), or
-    /// `fail-every:N` with N a decimal integer ≥ 1.
+    /// Reads `echo`, `upper`, …, `prefix:TEXT` (everything after the first `:`),
+    /// `fail-every:N` with N a decimal integer ≥ 1, or `delay:MS` or `delay:MIN-MAX` in
+    /// milliseconds, 0 to ``maxDelay``, MIN ≤ MAX.
     init?(name: String) {
         if let colon = name.firstIndex(of: ":") {
             let head = name[..<colon].lowercased(), rest = String(name[name.index(after: colon)...])
@@ -31,6 +39,12 @@ public enum BuiltinHook: Sendable, Hashable, CustomStringConvertible {
             case "fail-every":
                 guard let n = ValueSyntax.parseInteger(rest), n >= 1 else { return nil }
                 self = .failEvery(n)
+            case "delay":
+                let bounds = rest.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
+                    .map { ValueSyntax.parseInteger(String($0)) }
+                guard let low = bounds.first ?? nil, let high = bounds.last ?? nil,
+                      0 <= low, low <= high, high <= Self.maxDelay else { return nil }
+                self = .delay(low...high)
             default:
                 return nil
             }
@@ -56,6 +70,7 @@ public enum BuiltinHook: Sendable, Hashable, CustomStringConvertible {
         case .rot13: "rot13"
         case .prefix(let text): "prefix:\(text)"
         case .failEvery(let n): "fail-every:\(n)"
+        case .delay(let range): range.count == 1 ? "delay:\(range.lowerBound)" : "delay:\(range.lowerBound)-\(range.upperBound)"
         }
     }
 }

@@ -13,6 +13,7 @@ extension Hook {
         case .reverse: self = .reversing
         case .prefix(let text): self = .prefixing(text)
         case .failEvery(let n): self = .failing(every: n)
+        case .delay(let milliseconds): self = .delaying(milliseconds)
         }
     }
 
@@ -74,6 +75,24 @@ extension Hook {
     static func failing(every n: Int) -> Hook {
         precondition(n >= 1, "the configuration accepts fail-every:N with N >= 1 only")
         return .handler { _ in FailingEvery(n: n) }
+    }
+}
+
+extension Hook {
+    /// Echo each message after `milliseconds` (a random value in the range for each message),
+    /// awaiting a timer instead of holding the loop: a thousand connections delayed by 200 ms
+    /// are all answered after about 200 ms. `delay:0` still suspends once, so it measures
+    /// what a suspending async hook costs.
+    static func delaying(_ milliseconds: ClosedRange<Int>) -> Hook {
+        .async { message in
+            let delay = Int.random(in: milliseconds)
+            if delay == 0 {
+                await Task.yield()
+            } else {
+                try await Task.sleep(for: .milliseconds(delay))
+            }
+            return message.bytes
+        }
     }
 }
 

@@ -19,11 +19,12 @@ public struct Hook: Sendable {
         case echo
         case transform(Transform)
         case handler(@Sendable (Connection) -> any ConnectionHandler)
+        case async(AsyncHookBody)
     }
 
     let kind: Kind
 
-    private init(kind: Kind) {
+    init(kind: Kind) {
         self.kind = kind
     }
 

@@ -14,6 +14,8 @@ public struct Reply: ~Copyable {
     private let bridge: Unmanaged<HookBridge>
     private(set) var disposition = Disposition.reply
     private(set) var closesConnection = false
+    /// The handle ``replyLater()`` gave: asked again, it gives the same one.
+    private var later: DeferredReply?
 
     init(core: OpaquePointer, bridge: Unmanaged<HookBridge>) {
         self.core = core
@@ -67,23 +69,30 @@ public struct Reply: ~Copyable {
         ce_reply_commit(core, output.finalize(for: buffer))
     }
 
-    /// Send nothing for this message (in line framing, not even the terminator).
+    /// Send nothing for this message (in line framing, not even the terminator). Ignored
+    /// after ``replyLater()``: the handle answers.
     public mutating func decline() {
-        disposition = .decline
+        if disposition != .later { disposition = .decline }
     }
 
-    /// Close the connection once this reply (if any) and those before it are sent.
+    /// Close the connection once this reply (if any) and those before it are sent. Ignored
+    /// after ``replyLater()``: the handle's ``DeferredReply/closeConnection()`` does that.
     public mutating func closeConnection() {
-        closesConnection = true
+        if disposition != .later { closesConnection = true }
     }
 
     /// Answer later, from any thread or task, through the returned handle. The connection's
     /// later messages wait, so replies stay in message order. Bytes written before this call
-    /// are dropped.
+    /// are dropped. Called again for the same message, it returns the same handle: one
+    /// message, one answer, and no handle can answer another message.
     public mutating func replyLater() -> DeferredReply {
+        if let later { return later }
         disposition = .later
-        return DeferredReply(loop: bridge.takeUnretainedValue().loop, fd: ce_reply_conn_fd(core),
-                             id: ce_reply_conn_id(core))
+        closesConnection = false
+        let handle = DeferredReply(loop: bridge.takeUnretainedValue().loop, fd: ce_reply_conn_fd(core),
+                                   id: ce_reply_conn_id(core))
+        later = handle
+        return handle
     }
 
     /// What the core should do now.

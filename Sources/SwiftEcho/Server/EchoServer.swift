@@ -37,6 +37,11 @@ public final class EchoServer: Sendable {
     /// Sockets bound by someone else (a service manager) that the server serves instead of
     /// binding the configuration's addresses; empty to bind them.
     public let inheritedSockets: [SocketActivation.Socket]
+    /// One executor per event loop, in loop order: each runs jobs on its loop's thread while
+    /// the server runs (see ``LoopExecutor``). Async hooks run on their connection's.
+    public let executors: [LoopExecutor]
+    /// The tasks of async hooks still running: none outlives `run()`.
+    let hookTasks = HookTasks()
 
     private enum Phase {
         case idle, starting
@@ -97,6 +102,7 @@ public final class EchoServer: Sendable {
         self.hook = hook ?? Hook(configuration.hook)
         self.handsOffConnections = handsOffConnections
         self.inheritedSockets = inheritedSockets
+        executors = (0..<min(max(configuration.resolvedThreads, 1), Configuration.maxThreads)).map { _ in LoopExecutor() }
     }
 
     /// Binds the listeners and serves on new threads, one per loop. Returns once connections
@@ -330,9 +336,10 @@ public final class EchoServer: Sendable {
             let servesUDP = configuration.udp || inheritedSockets.contains { $0.kind == .udp }
             let access = try CoreAccess(configuration: configuration, maxConnections: maxConnections,
                                         servesUDP: servesUDP)
-            for _ in 0..<count {
-                loops.append(try CoreLoop(configuration: configuration, backend: coreBackend,
-                                          budget: budget, hook: hook, access: access, logger: logger))
+            for index in 0..<count {
+                loops.append(try CoreLoop(configuration: configuration, backend: coreBackend, budget: budget,
+                                          hook: hook, access: access, executor: executors[index],
+                                          tasks: hookTasks, logger: logger))
             }
         } catch {
             throw .loopFailed(error.message)
@@ -445,17 +452,23 @@ public final class EchoServer: Sendable {
     /// files a stop did not already remove (a loop failed, or never ran); the loops (and their
     /// descriptors) go when the last thread lets go of the group.
     private func loopEnded(_ group: LoopGroup, failure: EchoServerError?) {
-        let metrics = state.withLock { state -> MetricsServer? in
+        let (last, metrics) = state.withLock { state -> (Bool, MetricsServer?) in
             state.loopsRunning -= 1
             if state.failure == nil { state.failure = failure }
             if failure != nil { state.removeSocketFiles() }
-            guard state.loopsRunning == 0 else { return nil }
+            guard state.loopsRunning == 0 else { return (false, nil) }
             state.removeSocketFiles()
             state.finalStats = group.stats
             state.finalStatsPerLoop = group.statsPerLoop
             state.phase = .stopped
-            return state.metrics
+            return (true, state.metrics)
         }
+        guard last else { return }
+        // The tasks of async hooks left (a datagram's, one that outlived its connection's
+        // close) are cancelled now, and the server is finished once they have ended.
+        hookTasks.cancelAll()
+        finished.enter()
+        hookTasks.whenNoneRun { [finished] in finished.leave() }
         // Serving until now (/readyz said 503 throughout the drain); the server is finished
         // once it has stopped too, so its port is free when wait() returns.
         if let metrics {

@@ -1,0 +1,35 @@
+import Dispatch
+
+/// The tasks a server's async hooks are running, so that none outlives the server: counted
+/// while they run, cancelled together once the loops have ended, and waited for.
+final class HookTasks: Sendable {
+    private let running = Locked<[ObjectIdentifier: Task<Void, Never>]>([:])
+    private let group = DispatchGroup()
+
+    /// `task` runs for `owner` until `end(owner)`.
+    func begin(_ owner: AnyObject, _ task: Task<Void, Never>) {
+        group.enter()
+        running.withLock { $0[ObjectIdentifier(owner)] = task }
+    }
+
+    func end(_ owner: AnyObject) {
+        if running.withLock({ $0.removeValue(forKey: ObjectIdentifier(owner)) }) != nil { group.leave() }
+    }
+
+    /// Cancels the task `owner` runs, if it still does.
+    func cancel(_ owner: AnyObject) {
+        running.withLock { $0[ObjectIdentifier(owner)] }?.cancel()
+    }
+
+    /// Tasks running now.
+    var count: Int { running.withLock { $0.count } }
+
+    func cancelAll() {
+        running.withLock { $0.values.forEach { $0.cancel() } }
+    }
+
+    /// Calls `body` once no task runs (at once if none does).
+    func whenNoneRun(_ body: @escaping @Sendable () -> Void) {
+        group.notify(queue: .global(), execute: body)
+    }
+}
