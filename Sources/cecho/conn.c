@@ -41,6 +41,7 @@ const char *ce_close_reason_name(ce_close_reason reason) {
     case CE_CLOSE_PROXY_TIMEOUT: return "PROXY header timeout";
     case CE_CLOSE_REFUSED: return "refused";
     case CE_CLOSE_DEAD_PEER: return "dead peer";
+    case CE_CLOSE_REPLY_TIMEOUT: return "reply timeout";
     }
     return "unknown";
 }
@@ -158,6 +159,7 @@ void ce_conn_close(ce_conns *cs, ce_conn *c, ce_close_reason reason, int err) {
     ce_tlink_remove(&c->idle_link);
     ce_tlink_remove(&c->write_link);
     ce_tlink_remove(&c->frame_link);
+    ce_conn_end_await(c);
     cs->table[c->fd] = NULL;
     cs->count--;
     ce_budget_give_back(cs->budget);
@@ -252,9 +254,10 @@ static int flush_staging(ce_conns *cs, ce_conn *c) {
     return rc;
 }
 
-/* Keep the frame timer running only while an incomplete message waits. */
+/* Keep the frame timer running only while an incomplete message waits. Not while a deferred
+ * reply is due: nothing is framed meanwhile, and the link times the reply. */
 static void track_incomplete(ce_conns *cs, ce_conn *c, int incomplete) {
-    if (!cs->config.frame_timeout_ms) return;
+    if (!cs->config.frame_timeout_ms || c->awaiting) return;
     if (incomplete && ce_buf_len(&c->in) > 0) {
         if (!ce_tlink_linked(&c->frame_link)) ce_tlist_touch(&cs->frames, &c->frame_link, cs->now_ms);
     } else {

@@ -44,13 +44,15 @@ typedef struct ce_conn {
     uint8_t io;           /* the engine's own: the interest it registered, or its requests */
     uint8_t state;        /* ce_conn_state */
     uint8_t paused;       /* output passed the limit: no reading or processing until it drains */
-    uint8_t awaiting;     /* a deferred reply is due: later messages wait, in order */
     uint8_t closing;      /* flush what is queued, then close for close_reason */
     uint8_t close_reason; /* ce_close_reason, for closing and lingering connections */
-    uint8_t awaited_terminator; /* the deferred message's line terminator */
     uint8_t ip_counted : 1; /* counted in the access policy's per-address table */
     uint8_t proxy_wait : 1; /* its PROXY header is still to come: not served, not told to hooks */
     uint8_t proxied : 1;    /* a PROXY header named `peer`; the socket's own peer is the balancer */
+    uint8_t awaiting : 1;   /* deferred reply number `deferrals` is due: later messages wait */
+    uint8_t awaited_terminator : 2; /* the deferred message's line terminator */
+    uint16_t deferrals;   /* replies this connection's hook deferred: each completion must name
+                             its own (ce_reply_deferral), so none answers another message */
     uint32_t held;        /* reply bytes the engine holds to send itself (see ce_transport) */
     uint64_t id;
     ce_buf out;           /* bytes not yet sent; allocated only while non-empty */
@@ -59,8 +61,9 @@ typedef struct ce_conn {
     void *user;           /* the hook's context for this connection */
     ce_tlink idle_link;   /* in idle while the idle timeout is on */
     ce_tlink write_link;  /* in writes while output is pending */
-    ce_tlink frame_link;  /* in frames while a message is incomplete, in lingers, or in
-                             proxies while its PROXY header is awaited */
+    ce_tlink frame_link;  /* in frames while a message is incomplete, in lingers, in proxies
+                             while its PROXY header is awaited, or in replies while a deferred
+                             reply is (no message is framed meanwhile) */
     ce_sockaddr peer;     /* the client (what its PROXY header named, if any) */
 } ce_conn;
 
@@ -102,6 +105,7 @@ struct ce_reply {
     size_t cap;          /* what buf may hold in all */
     size_t start;        /* where this reply's payload starts in buf */
     int overflow;        /* a write passed max_reply: nothing more is kept */
+    uint64_t deferral;   /* the number a deferral of this message gets (ce_reply_deferral) */
     char failure[256];   /* why the hook failed, for the log */
 };
 
@@ -136,7 +140,7 @@ typedef struct ce_conns {
     ce_conn **table;        /* table[fd]: the connection on fd, or NULL */
     int setsize;            /* descriptors below this can be tracked */
     uint32_t count;         /* connections open */
-    ce_tlist idle, writes, frames, lingers, proxies;
+    ce_tlist idle, writes, frames, lingers, proxies, replies;
     char *scratch;          /* CE_READ_CHUNK bytes: where reads land when nothing else fits */
     ce_buf staging;         /* replies of the current event while the connection has no queue */
     ce_reply reply;
@@ -283,10 +287,22 @@ void ce_messages_flush_final(ce_conns *cs, ce_conn *c);
  * limited to `max_reply`; slow calls are logged and counted. */
 ce_action ce_hook_invoke(ce_conns *cs, ce_conn *c, ce_buf *b, size_t max_reply, const char *payload,
                          size_t len);
-/* A deferred reply for connection (`fd`, `id`) arrived from another thread: framed in the
- * place its message left, then the connection answers what it held back meanwhile. A reply
- * for a connection that is gone is counted as late. */
-void ce_conns_deliver_reply(ce_conns *cs, int fd, uint64_t id, ce_action action, const char *data, size_t len);
+/* A deferred reply for deferral `seq` of connection (`fd`, `id`) arrived from another thread:
+ * framed in the place its message left, then the connection answers what it held back
+ * meanwhile. A reply that answers nothing awaited (its connection is gone, or it is not the
+ * deferral the connection awaits) is counted as late. CE_ACTION_FAIL fails the hook, with
+ * `data` saying why. */
+void ce_conns_deliver_reply(ce_conns *cs, int fd, uint64_t id, uint64_t seq, ce_action action, const char *data,
+                            size_t len);
+/* The deferred reply `c` awaits passed the reply timeout: the hook is told (`abandoned`), and
+ * the connection closes once the replies before it are sent. */
+void ce_messages_reply_timed_out(ce_conns *cs, ce_conn *c);
+/* The deferred reply `c` awaited came, or will never come (it closes): stop waiting. */
+static inline void ce_conn_end_await(ce_conn *c) {
+    if (!c->awaiting) return;
+    c->awaiting = 0;
+    ce_tlink_remove(&c->frame_link);
+}
 
 /* ---- Datagrams (datagram.c) --------------------------------------------------------- */
 

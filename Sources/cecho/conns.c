@@ -47,6 +47,7 @@ int ce_conns_init(ce_conns *cs, const ce_loop_config *config, ce_budget *budget,
     ce_tlist_init(&cs->frames);
     ce_tlist_init(&cs->lingers);
     ce_tlist_init(&cs->proxies);
+    ce_tlist_init(&cs->replies);
     cs->table = calloc((size_t)setsize, sizeof *cs->table);
     cs->scratch = malloc(CE_READ_CHUNK);
     if (!cs->table || !cs->scratch) {
@@ -109,6 +110,7 @@ int64_t ce_conns_next_timeout(const ce_conns *cs) {
     NEAREST(&m->frames, cfg->frame_timeout_ms)
     NEAREST(&m->lingers, CE_LINGER_MS)
     NEAREST(&m->proxies, cfg->proxy_protocol ? cfg->proxy_timeout_ms : 0)
+    NEAREST(&m->replies, cfg->reply_timeout_ms)
 #undef NEAREST
     return t;
 }
@@ -130,6 +132,9 @@ void ce_conns_expire(ce_conns *cs) {
         while ((k = due(&cs->proxies, cfg->proxy_timeout_ms, now)))
             ce_conn_proxy_give_up(cs, CE_CONTAINER_OF(k, ce_conn, frame_link), CE_CLOSE_PROXY_TIMEOUT,
                                   "no whole PROXY header within --proxy-timeout");
+    if (cfg->reply_timeout_ms)
+        while ((k = due(&cs->replies, cfg->reply_timeout_ms, now)))
+            ce_messages_reply_timed_out(cs, CE_CONTAINER_OF(k, ce_conn, frame_link));
     while ((k = due(&cs->lingers, CE_LINGER_MS, now))) {
         ce_conn *c = CE_CONTAINER_OF(k, ce_conn, frame_link);
         ce_conn_close(cs, c, (ce_close_reason)c->close_reason, 0);
@@ -168,7 +173,9 @@ void ce_conns_reconfigure(ce_conns *cs, const ce_loop_config *next) {
     int idle_on = !cfg->idle_timeout_ms && next->idle_timeout_ms;
     int writes_on = !cfg->write_timeout_ms && next->write_timeout_ms;
     int frames_on = !cfg->frame_timeout_ms && next->frame_timeout_ms;
+    int replies_on = !cfg->reply_timeout_ms && next->reply_timeout_ms;
     if (cfg->frame_timeout_ms && !next->frame_timeout_ms) unlink_all(&cs->frames);
+    if (cfg->reply_timeout_ms && !next->reply_timeout_ms) unlink_all(&cs->replies);
     int rearm = cfg->keepalive_s != next->keepalive_s || cfg->write_timeout_ms != next->write_timeout_ms;
     cfg->output_limit = next->output_limit;
     cfg->write_timeout_ms = next->write_timeout_ms;
@@ -178,10 +185,11 @@ void ce_conns_reconfigure(ce_conns *cs, const ce_loop_config *next) {
     cfg->frame_timeout_ms = next->frame_timeout_ms;
     cfg->max_reply = next->max_reply;
     cfg->slow_hook_ms = next->slow_hook_ms;
+    cfg->reply_timeout_ms = next->reply_timeout_ms;
     cfg->keepalive_s = next->keepalive_s;
     cfg->log_level = cs->log.level = next->log_level;
     set_caps(cs);
-    if (!idle_on && !writes_on && !frames_on && !rearm) return;
+    if (!idle_on && !writes_on && !frames_on && !replies_on && !rearm) return;
     for (int fd = 0, seen = 0; fd < cs->setsize && (uint32_t)seen < cs->count; fd++) {
         ce_conn *c = cs->table[fd];
         if (!c) continue;
@@ -191,6 +199,7 @@ void ce_conns_reconfigure(ce_conns *cs, const ce_loop_config *next) {
         if (frames_on && ce_buf_len(&c->in) && !c->awaiting && c->state != CONN_LINGERING &&
             !ce_tlink_linked(&c->frame_link))
             ce_tlist_touch(&cs->frames, &c->frame_link, cs->now_ms);
+        if (replies_on && c->awaiting) ce_tlist_touch(&cs->replies, &c->frame_link, cs->now_ms);
         if (rearm) ce_conns_arm_dead_peer(cs, fd, socket_family(c));
     }
 }

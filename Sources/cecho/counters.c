@@ -45,6 +45,7 @@ void ce_counters_read(const ce_counters *counters, ce_stats *out) {
     LOAD(hook_ns);
     for (size_t i = 0; i < CE_HOOK_BUCKETS; i++) LOAD(hook_buckets[i]);
     LOAD(dead_peers);
+    LOAD(reply_timeouts);
 #undef LOAD
 }
 

@@ -25,6 +25,7 @@ typedef struct ce_counters {
     _Atomic uint64_t refused_proxy_untrusted, proxy_invalid, proxy_timeouts;
     _Atomic uint64_t hook_calls, hook_ns, hook_buckets[CE_HOOK_BUCKETS];
     _Atomic uint64_t dead_peers;
+    _Atomic uint64_t reply_timeouts;
 } ce_counters;
 
 /* Add `n` to one counter (on the loop's thread only). */

@@ -41,6 +41,7 @@ typedef struct ce_post {
     ce_post_kind kind;
     int fd;
     uint64_t id;
+    uint64_t deferral;
     ce_action action;
     void (*fn)(void *ctx);
     void *ctx;

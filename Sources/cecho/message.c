@@ -79,6 +79,17 @@ static void hook_failed(ce_conns *cs, ce_conn *c, const char *why) {
     ce_conn_close_after_flush(cs, c, CE_CLOSE_HOOK_ERROR);
 }
 
+/* The hook deferred the reply to the message whose line ended with `terminator`: later
+ * messages wait until it comes, or until the reply timeout. The deferral gets the next number
+ * of its connection's (16 bits: a completion must name one of the last 65 536 deferrals of
+ * the same connection to be taken by mistake). */
+static void await_reply(ce_conns *cs, ce_conn *c, int terminator) {
+    c->awaiting = 1;
+    c->awaited_terminator = (unsigned)terminator & 3;
+    c->deferrals++;
+    if (cs->config.reply_timeout_ms) ce_tlist_touch(&cs->replies, &c->frame_link, cs->now_ms);
+}
+
 /* What the hook's action means for the reply opened at `mark` and for the connection. */
 static void settle(ce_conns *cs, ce_conn *c, ce_buf *b, size_t mark, ce_action action, int terminator) {
     ce_reply *r = &cs->reply;
@@ -106,8 +117,7 @@ static void settle(ce_conns *cs, ce_conn *c, ce_buf *b, size_t mark, ce_action a
         return;
     case CE_ACTION_DEFER:
         truncate_to(b, mark); /* the reply comes later, in its place in the order */
-        c->awaiting = 1;
-        c->awaited_terminator = (uint8_t)terminator;
+        await_reply(cs, c, terminator);
         return;
     case CE_ACTION_FAIL:
     default:
@@ -128,6 +138,7 @@ ce_action ce_hook_invoke(ce_conns *cs, ce_conn *c, ce_buf *b, size_t max_reply, 
     r->overflow = 0;
     r->failure[0] = '\0';
     int timed = cs->config.slow_hook_ms || cs->config.time_hooks;
+    r->deferral = (uint16_t)(c->deferrals + 1);
     uint64_t started = timed ? ce_now_ns() : 0;
     ce_action action = cs->hooks.message(cs->hooks.ctx, c->user, payload, len, r);
     uint64_t took_ns = timed ? ce_now_ns() - started : 0;
@@ -219,18 +230,23 @@ void ce_messages_flush_final(ce_conns *cs, ce_conn *c) {
 }
 
 /* A deferred reply arrives: frame it in the place its message left, then let the connection
- * answer what it held back meanwhile. */
-void ce_conns_deliver_reply(ce_conns *cs, int fd, uint64_t id, ce_action action, const char *data, size_t len) {
+ * answer what it held back meanwhile. Only the completion of the deferral the connection
+ * awaits is taken: one for a closed connection, or for another message, is late. */
+void ce_conns_deliver_reply(ce_conns *cs, int fd, uint64_t id, uint64_t seq, ce_action action, const char *data,
+                            size_t len) {
     ce_conn *c = ce_conns_find(cs, fd);
-    if (!c || c->id != id || !c->awaiting) {
+    if (!c || c->id != id || !c->awaiting || seq != c->deferrals) {
         CE_COUNT(&cs->counters, late_replies, 1);
         char text[24];
         snprintf(text, sizeof text, "%" PRIu64, id);
         ce_log_field field = {"conn.id", text};
-        ce_logf(&cs->log, CE_LOG_DEBUG, &field, 1, "deferred reply for a closed connection: dropped");
+        ce_logf(&cs->log, CE_LOG_DEBUG, &field, 1,
+                c && c->id == id ? "deferred reply for a message no longer awaiting one: dropped"
+                                 : "deferred reply for a closed connection: dropped");
         return;
     }
-    c->awaiting = 0;
+    int terminator = c->awaited_terminator;
+    ce_conn_end_await(c);
     int sends = action == CE_ACTION_REPLY || action == CE_ACTION_REPLY_AND_CLOSE;
     if (action == CE_ACTION_FAIL) { /* `data` says why, unterminated */
         char why[sizeof cs->reply.failure];
@@ -244,12 +260,21 @@ void ce_conns_deliver_reply(ce_conns *cs, int fd, uint64_t id, ce_action action,
         ce_buf *b = reply_buffer(cs, c);
         size_t mark = begin_reply(cs, b);
         if (mark == SIZE_MAX || ce_buf_append(b, data, len, cs->output_cap) == -1 ||
-            end_reply(cs, b, mark, c->awaited_terminator) == -1) {
+            end_reply(cs, b, mark, terminator) == -1) {
             if (mark != SIZE_MAX) truncate_to(b, mark);
             ce_conn_close_after_flush(cs, c, CE_CLOSE_ERROR);
         }
     }
     if (action == CE_ACTION_REPLY_AND_CLOSE || action == CE_ACTION_CLOSE)
         ce_conn_close_after_flush(cs, c, CE_CLOSE_BY_HOOK);
+    (void)ce_conn_advance(cs, c);
+}
+
+void ce_messages_reply_timed_out(ce_conns *cs, ce_conn *c) {
+    ce_conn_end_await(c);
+    CE_COUNT(&cs->counters, reply_timeouts, 1);
+    close_over_limit(cs, c, cs->config.reply_timeout_ms, CE_CLOSE_REPLY_TIMEOUT,
+                     "deferred reply not ready within reply-timeout (ms)");
+    if (cs->hooks.abandoned) cs->hooks.abandoned(cs->hooks.ctx, c->user);
     (void)ce_conn_advance(cs, c);
 }

@@ -29,7 +29,8 @@ static int enqueue(ce_loop *l, ce_post *p) {
     return 0;
 }
 
-int ce_loop_post_reply(ce_loop *l, int fd, uint64_t id, const void *data, size_t len, ce_action action) {
+int ce_loop_post_reply(ce_loop *l, int fd, uint64_t id, uint64_t deferral, const void *data, size_t len,
+                       ce_action action) {
     ce_post *p = calloc(1, sizeof *p + len);
     if (!p) {
         errno = ENOMEM;
@@ -38,6 +39,7 @@ int ce_loop_post_reply(ce_loop *l, int fd, uint64_t id, const void *data, size_t
     p->kind = CE_POST_REPLY;
     p->fd = fd;
     p->id = id;
+    p->deferral = deferral;
     p->action = action;
     p->len = len;
     if (len) memcpy(p->data, data, len);
@@ -119,7 +121,7 @@ static void serve(ce_loop *l, ce_post *p) {
     case CE_POST_REPLY: {
         ce_udp *u = ce_udp_find(l, p->fd);
         if (u) ce_udp_deliver(l, u, p);
-        else ce_conns_deliver_reply(&l->conns, p->fd, p->id, p->action, p->data, p->len);
+        else ce_conns_deliver_reply(&l->conns, p->fd, p->id, p->deferral, p->action, p->data, p->len);
         break;
     }
     }

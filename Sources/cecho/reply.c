@@ -50,6 +50,8 @@ int ce_reply_conn_fd(const ce_reply *r) { return r->conn ? r->conn->fd : -1; }
 
 uint64_t ce_reply_conn_id(const ce_reply *r) { return r->conn ? r->conn->id : 0; }
 
+uint64_t ce_reply_deferral(const ce_reply *r) { return r->conn ? r->deferral : 0; }
+
 /* ---- Replies outside a loop ---------------------------------------------------------- */
 
 /* The reply and the buffer it writes to, in one allocation. */

@@ -111,9 +111,11 @@ import Testing
 
     /// A graceful stop waits for the answers in flight, and `run()` returns after them.
     @Test func aGracefulStopWaitsForAnswersInFlight() async throws {
+        let started = Atomic(false)
         let server = EchoServer(configuration: Configuration(port: 0, shutdownTimeout: .seconds(10), framing: .line),
                                 hook: .async { message in
-                                    try await Task.sleep(for: .milliseconds(300))
+                                    started.store(true, ordering: .releasing)
+                                    try await Task.sleep(for: .milliseconds(500))
                                     return message.bytes
                                 }, logger: quietLogger)
         let serving = Task { try await server.run() }
@@ -123,7 +125,7 @@ import Testing
             try client.send(Array("slow\n".utf8))
             return client
         }
-        #expect(waitUntil(timeout: 5) { server.hookTasks.count == 1 })
+        #expect(waitUntil(timeout: 5) { started.load(ordering: .acquiring) })
         serving.cancel()
         let echoed = try await onThread { try client.receiveUntilEOF() }
         #expect(echoed == Array("slow\n".utf8))

@@ -128,7 +128,8 @@ import Testing
         try await onThread { try self.finish(server) }
     }
 
-    /// A deferred reply completed after its connection closed is dropped, safely.
+    /// A deferred reply completed after its connection closed is not accepted: nothing is
+    /// sent, and the handle says so.
     @Test func aLateReplyForAClosedConnectionIsDropped() throws {
         let handles = Locked<[DeferredReply]>([])
         let server = try startServer(Hook { _, reply in
@@ -140,9 +141,11 @@ import Testing
         #expect(waitUntil(timeout: 2) { handles.withLock { $0.count } == 1 })
         client.reset()  // gone for good: a FIN alone would be a half-close, still owed its reply
         #expect(waitUntil(timeout: 2) { server.stats.closed == 1 })
+        // The core counts the close before the hook hears of it: until then a completion may
+        // still be taken, and is then dropped by the loop as late.
         let sent = Background { handles.withLock { $0[0] }.send("too late") }
-        #expect(try sent.value(timeout: 5))
-        #expect(waitUntil(timeout: 2) { server.stats.lateReplies == 1 })
+        let accepted = try sent.value(timeout: 5)
+        #expect(waitUntil(timeout: 2) { server.stats.lateReplies == (accepted ? 1 : 0) })
         #expect(handles.withLock { $0[0] }.send("again") == false, "only the first completion counts")
         try finish(server)
     }

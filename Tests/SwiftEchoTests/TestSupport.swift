@@ -72,6 +72,7 @@ struct SettingExample: Sendable, CustomTestStringConvertible {
         SettingExample(name: "max-reply", text: "100", expected: Configuration(maxReply: 100)),
         SettingExample(name: "hook", text: "prefix:a:b ", expected: Configuration(hook: .prefix("a:b "))),
         SettingExample(name: "slow-hook", text: "0", expected: Configuration(slowHook: .zero)),
+        SettingExample(name: "reply-timeout", text: "2.5", expected: Configuration(replyTimeout: .milliseconds(2500))),
         SettingExample(name: "log-level", text: "debug", expected: Configuration(logLevel: .debug)),
         SettingExample(name: "log-format", text: "json", expected: Configuration(logFormat: .json)),
         SettingExample(name: "pid-file", text: "/run/echo.pid", expected: Configuration(pidFile: "/run/echo.pid")),

@@ -50,16 +50,20 @@ final class AsyncAnswer: @unchecked Sendable {
     private weak var loop: CoreLoop?
     private let fd: Int32
     private let id: UInt64
+    private let deferral: UInt64
     private let owner: AsyncConnection  // a cycle while in flight, broken by finish()
     /// The hook call has returned: an outcome now must be posted.
     var deferred = false
     /// The outcome, when it came before the hook call returned.
     var inPlace: Outcome?
+    /// The loop will take no reply for it (`--reply-timeout` passed): its task was cancelled.
+    var abandoned = false
 
-    init(loop: CoreLoop?, fd: Int32, id: UInt64, owner: AsyncConnection) {
+    init(loop: CoreLoop?, fd: Int32, id: UInt64, deferral: UInt64, owner: AsyncConnection) {
         self.loop = loop
         self.fd = fd
         self.id = id
+        self.deferral = deferral
         self.owner = owner
     }
 
@@ -71,28 +75,26 @@ final class AsyncAnswer: @unchecked Sendable {
         if owner.inFlight === self { owner.inFlight = nil }
         // A closed connection wants nothing more (its task was cancelled); a datagram's reply
         // still goes to its sender.
-        if owner.closed == nil || owner.closed == .datagramAnswered { post(outcome) }
+        if !abandoned && (owner.closed == nil || owner.closed == .datagramAnswered) { post(outcome) }
         tasks.end(self)
     }
 
     private func post(_ outcome: Outcome) {
-        guard let loop else { return }
+        let (bytes, action): ([UInt8], ce_action)
         switch outcome {
         case .reply(let reply):
             switch reply.action {
-            case .send(.bytes(let bytes), let thenClose):
-                loop.postReply(fd: fd, id: id, bytes: bytes, action: thenClose ? CE_ACTION_REPLY_AND_CLOSE : CE_ACTION_REPLY)
+            case .send(.bytes(let payload), let thenClose):
+                (bytes, action) = (payload, thenClose ? CE_ACTION_REPLY_AND_CLOSE : CE_ACTION_REPLY)
             case .send(.text(let text), let thenClose):
-                loop.postReply(fd: fd, id: id, bytes: Array(text.utf8),
-                               action: thenClose ? CE_ACTION_REPLY_AND_CLOSE : CE_ACTION_REPLY)
-            case .decline:
-                loop.postReply(fd: fd, id: id, bytes: [], action: CE_ACTION_DECLINE)
-            case .close:
-                loop.postReply(fd: fd, id: id, bytes: [], action: CE_ACTION_CLOSE)
+                (bytes, action) = (Array(text.utf8), thenClose ? CE_ACTION_REPLY_AND_CLOSE : CE_ACTION_REPLY)
+            case .decline: (bytes, action) = ([], CE_ACTION_DECLINE)
+            case .close: (bytes, action) = ([], CE_ACTION_CLOSE)
             }
         case .failure(let error):
-            loop.postReply(fd: fd, id: id, bytes: Array(String(describing: error).utf8), action: CE_ACTION_FAIL)
+            (bytes, action) = (Array(String(describing: error).utf8), CE_ACTION_FAIL)
         }
+        loop?.postReply(fd: fd, id: id, deferral: deferral, bytes: bytes, action: action)
     }
 }
 
@@ -140,7 +142,8 @@ let asyncMessageTrampoline: @convention(c) (
     let state = Unmanaged<AsyncConnection>.fromOpaque(connectionContext).takeUnretainedValue()
     let message = AsyncMessage(bytes: Array(UnsafeRawBufferPointer(start: data, count: count)),
                                connection: state.connection)
-    let answer = AsyncAnswer(loop: bridge.loop, fd: ce_reply_conn_fd(core), id: ce_reply_conn_id(core), owner: state)
+    let answer = AsyncAnswer(loop: bridge.loop, fd: ce_reply_conn_fd(core), id: ce_reply_conn_id(core),
+                             deferral: ce_reply_deferral(core), owner: state)
     let body = state.answer, tasks = bridge.tasks
     let task = Task.immediate(executorPreference: bridge.loop?.executor) {
         let outcome: AsyncAnswer.Outcome
@@ -168,4 +171,14 @@ let asyncClosedTrampoline: @convention(c) (UnsafeMutableRawPointer?, UnsafeMutab
     state.closed = why
     if why != .datagramAnswered, let answer = state.inFlight { bridge.tasks.cancel(answer) }
     state.handler?.connectionClosed(state.connection, reason: why)
+}
+
+/// `abandoned`: the reply passed `--reply-timeout`; cancel its task, and send nothing.
+let asyncAbandonedTrampoline: @convention(c) (UnsafeMutableRawPointer?, UnsafeMutableRawPointer?) -> Void = { context, connectionContext in
+    guard let context, let connectionContext else { return }
+    let bridge = Unmanaged<HookBridge>.fromOpaque(context).takeUnretainedValue()
+    let state = Unmanaged<AsyncConnection>.fromOpaque(connectionContext).takeUnretainedValue()
+    guard let answer = state.inFlight else { return }
+    answer.abandoned = true
+    bridge.tasks.cancel(answer)
 }

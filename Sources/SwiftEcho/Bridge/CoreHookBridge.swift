@@ -13,6 +13,9 @@ final class HookBridge: @unchecked Sendable {
     let tasks: HookTasks
     /// The loop the callbacks come from, for deferred replies. Weak: the loop owns the bridge.
     weak var loop: CoreLoop?
+    /// The deferred replies of closure and handler hooks still due, by connection id: told
+    /// when they can no longer be sent. Only on the loop's thread.
+    private var due: [UInt64: DeferralState] = [:]
 
     /// nil for the echo hook.
     init?(_ hook: Hook, tasks: HookTasks) {
@@ -33,14 +36,33 @@ final class HookBridge: @unchecked Sendable {
             hooks.message = asyncMessageTrampoline
             hooks.opened = asyncOpenedTrampoline
             hooks.closed = asyncClosedTrampoline
+            hooks.abandoned = asyncAbandonedTrampoline
             return hooks
         }
         hooks.message = coreMessageTrampoline
-        if makeHandler != nil {
-            hooks.opened = coreOpenedTrampoline
-            hooks.closed = coreClosedTrampoline
-        }
+        hooks.opened = coreOpenedTrampoline
+        hooks.closed = coreClosedTrampoline
+        hooks.abandoned = coreAbandonedTrampoline
         return hooks
+    }
+
+    /// A hook deferred its reply on connection `id`.
+    func deferred(_ state: DeferralState, connection id: UInt64) {
+        due[id] = state
+    }
+
+    /// Connection `id` will take no deferred reply any more (it closed, or the reply timed
+    /// out): its handle's completion would not be sent. Not for a datagram, whose reply still
+    /// goes out when it comes.
+    func abandonDeferral(connection id: UInt64, datagram: Bool = false) {
+        guard let state = due.removeValue(forKey: id) else { return }
+        if !datagram { state.abandon() }
+    }
+
+    /// The connection id behind a connection context: a handler hook's box, or the id itself.
+    func connectionID(_ context: UnsafeMutableRawPointer) -> UInt64 {
+        makeHandler == nil ? UInt64(UInt(bitPattern: context))
+            : Unmanaged<ConnectionBox>.fromOpaque(context).takeUnretainedValue().connection.id
     }
 }
 
@@ -55,10 +77,13 @@ final class ConnectionBox {
     }
 }
 
-/// `opened`: make the connection's handler; the core keeps it (retained) until `closed`.
+/// `opened`: make the connection's handler; the core keeps it (retained) until `closed`. A
+/// closure hook's context is the connection id itself: nothing is allocated.
 let coreOpenedTrampoline: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<ce_conn_info>?) -> UnsafeMutableRawPointer? = { context, info in
-    guard let context, let info, let make = Unmanaged<HookBridge>.fromOpaque(context).takeUnretainedValue().makeHandler
-    else { return nil }
+    guard let context, let info else { return nil }
+    guard let make = Unmanaged<HookBridge>.fromOpaque(context).takeUnretainedValue().makeHandler else {
+        return UnsafeMutableRawPointer(bitPattern: UInt(info.pointee.id))
+    }
     let connection = Connection(id: info.pointee.id, peerAddress: String(cString: info.pointee.peer),
                                 localAddress: String(cString: info.pointee.local),
                                 proxyAddress: info.pointee.proxy.map { String(cString: $0) })
@@ -76,11 +101,11 @@ let coreMessageTrampoline: @convention(c) (
     let message = Message(UnsafeRawBufferPointer(start: data, count: count))
     var reply = Reply(core: core, bridge: bridge)
     do {
-        if let connectionContext {
+        if let transform = bridge.takeUnretainedValue().transform {
+            try transform(message, &reply)
+        } else if let connectionContext {
             let box = Unmanaged<ConnectionBox>.fromOpaque(connectionContext).takeUnretainedValue()
             try box.handler.messageReceived(message, reply: &reply)
-        } else if let transform = bridge.takeUnretainedValue().transform {
-            try transform(message, &reply)
         }
     } catch {
         ce_reply_fail(core, String(describing: error))
@@ -89,11 +114,22 @@ let coreMessageTrampoline: @convention(c) (
     return reply.action
 }
 
-/// `closed`: tell the handler, then release it.
-let coreClosedTrampoline: @convention(c) (UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, ce_close_reason) -> Void = { _, connectionContext, reason in
-    guard let connectionContext else { return }
+/// `closed`: a deferred reply still due can no longer be sent; tell the handler, then release it.
+let coreClosedTrampoline: @convention(c) (UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, ce_close_reason) -> Void = { context, connectionContext, reason in
+    guard let context, let connectionContext else { return }
+    let bridge = Unmanaged<HookBridge>.fromOpaque(context).takeUnretainedValue()
+    bridge.abandonDeferral(connection: bridge.connectionID(connectionContext), datagram: reason == CE_CLOSE_DATAGRAM)
+    guard bridge.makeHandler != nil else { return }
     let box = Unmanaged<ConnectionBox>.fromOpaque(connectionContext).takeRetainedValue()
     box.handler.connectionClosed(box.connection, reason: CloseReason(reason))
+}
+
+/// `abandoned`: the deferred reply passed the reply timeout; its handle's completion would
+/// not be sent.
+let coreAbandonedTrampoline: @convention(c) (UnsafeMutableRawPointer?, UnsafeMutableRawPointer?) -> Void = { context, connectionContext in
+    guard let context, let connectionContext else { return }
+    let bridge = Unmanaged<HookBridge>.fromOpaque(context).takeUnretainedValue()
+    bridge.abandonDeferral(connection: bridge.connectionID(connectionContext))
 }
 
 extension CloseReason {
@@ -112,6 +148,7 @@ extension CloseReason {
         case CE_CLOSE_SHUTDOWN_FORCED: self = .shutdownForced
         case CE_CLOSE_DATAGRAM: self = .datagramAnswered
         case CE_CLOSE_DEAD_PEER: self = .deadPeer
+        case CE_CLOSE_REPLY_TIMEOUT: self = .replyTimeout
         default: self = .error
         }
     }

@@ -124,10 +124,12 @@ final class CoreLoop: @unchecked Sendable {
         ce_loop_stop(raw, graceful ? 1 : 0)
     }
 
-    /// Hands a deferred reply to the loop; safe from any thread.
-    func postReply(fd: Int32, id: UInt64, bytes: [UInt8], action: ce_action) {
+    /// Hands deferred reply `deferral` of connection (`fd`, `id`) to the loop; safe from any
+    /// thread. False when the loop took nothing (it has ended, or no memory).
+    @discardableResult
+    func postReply(fd: Int32, id: UInt64, deferral: UInt64, bytes: [UInt8], action: ce_action) -> Bool {
         bytes.withUnsafeBytes { buffer in
-            _ = ce_loop_post_reply(raw, fd, id, buffer.baseAddress, buffer.count, action)
+            ce_loop_post_reply(raw, fd, id, deferral, buffer.baseAddress, buffer.count, action) == 0
         }
     }
 
@@ -194,6 +196,7 @@ extension ce_loop_config {
         frame_timeout_ms = configuration.frameTimeout.roundedUpMilliseconds
         max_reply = configuration.maxReply
         slow_hook_ms = configuration.slowHook.roundedUpMilliseconds
+        reply_timeout_ms = configuration.replyTimeout.roundedUpMilliseconds
         keepalive_s = configuration.keepalive.roundedUpSeconds
         log_level = logLevel.coreLevel
     }

@@ -7,7 +7,7 @@ extension Configuration {
         "log-level", "log-format",
         "allow", "max-connections", "max-connections-per-ip", "udp-rate",
         "write-timeout", "idle-timeout", "frame-timeout", "shutdown-timeout", "drain-delay", "keepalive",
-        "output-limit", "max-message", "max-reply", "slow-hook",
+        "output-limit", "max-message", "max-reply", "slow-hook", "reply-timeout",
     ]
 
     /// The names of the settings whose values differ between this configuration and

@@ -102,8 +102,9 @@ extension Configuration {
                 help: "What answers each message: echo runs in C; upper, lower and rot13 change"
                     + " ASCII letters only; reverse reverses the bytes; prefix:TEXT writes TEXT"
                     + " first; fail-every:N echoes but fails every Nth message of a connection,"
-                    + " closing it (fault injection). With raw framing a transform applies to each"
-                    + " chunk as it arrives."),
+                    + " closing it (fault injection); delay:MS or delay:MIN-MAX echoes each message"
+                    + " after that many milliseconds (random in the range), without holding the"
+                    + " loop. With raw framing a transform applies to each chunk as it arrives."),
             .single(
                 "max-reply", valueName: "bytes", .size(in: 1...ValueSyntax.gibibyte), \.maxReply,
                 help: "Largest reply a hook may write for one message; a larger one is not"
@@ -113,6 +114,12 @@ extension Configuration {
                 \.slowHook,
                 help: "Log and count a hook call slower than this (it delays every connection"
                     + " of its loop); 0 turns it off."),
+            .single(
+                "reply-timeout", valueName: "seconds", .seconds(in: .zero ... .seconds(86400)),
+                \.replyTimeout,
+                help: "Close a connection whose deferred or async reply is not ready this long"
+                    + " after its message, once the replies before it are sent (an async hook's"
+                    + " task is cancelled); 0 turns it off."),
             .single(
                 "log-level", valueName: "level", .choice, \.logLevel,
                 help: "Least severe level logged."),

@@ -57,6 +57,10 @@ public struct Configuration: Sendable, Equatable {
     /// A hook call slower than this is logged and counted (`--slow-hook`), 0...3600 s; zero
     /// turns the check off.
     public var slowHook: Duration
+    /// How long a deferred or async reply may take (`--reply-timeout`), 0...86400 s: past it,
+    /// its connection closes after the replies before it, and an async hook's task is
+    /// cancelled. Zero turns the limit off.
+    public var replyTimeout: Duration
     /// The least severe level that is logged (`--log-level`).
     public var logLevel: LogLevel
     /// How log lines are written (`--log-format`).
@@ -113,6 +117,7 @@ public struct Configuration: Sendable, Equatable {
         maxReply: Int = 4 * 1024 * 1024,
         hook: BuiltinHook = .echo,
         slowHook: Duration = .milliseconds(100),
+        replyTimeout: Duration = .seconds(30),
         logLevel: LogLevel = .info,
         logFormat: LogFormat = .text,
         pidFile: String? = nil,
@@ -145,6 +150,7 @@ public struct Configuration: Sendable, Equatable {
         self.maxReply = maxReply
         self.hook = hook
         self.slowHook = slowHook
+        self.replyTimeout = replyTimeout
         self.logLevel = logLevel
         self.logFormat = logFormat
         self.pidFile = pidFile

@@ -54,6 +54,8 @@ public enum CloseReason: Sendable, Hashable, CustomStringConvertible {
     /// The kernel found the client gone: it answered no keepalive probe (`--keepalive`), or
     /// left a reply unacknowledged past the user timeout (`--write-timeout`).
     case deadPeer
+    /// A deferred or async reply was not ready within `--reply-timeout`.
+    case replyTimeout
 
     public var description: String {
         switch self {
@@ -71,6 +73,7 @@ public enum CloseReason: Sendable, Hashable, CustomStringConvertible {
         case .shutdownForced: "shutdown deadline"
         case .datagramAnswered: "datagram answered"
         case .deadPeer: "dead peer"
+        case .replyTimeout: "reply timeout"
         }
     }
 }

@@ -89,8 +89,11 @@ public struct Reply: ~Copyable {
         if let later { return later }
         disposition = .later
         closesConnection = false
-        let handle = DeferredReply(loop: bridge.takeUnretainedValue().loop, fd: ce_reply_conn_fd(core),
-                                   id: ce_reply_conn_id(core))
+        let bridge = bridge.takeUnretainedValue()
+        let state = DeferralState()
+        let handle = DeferredReply(loop: bridge.loop, fd: ce_reply_conn_fd(core), id: ce_reply_conn_id(core),
+                                   deferral: ce_reply_deferral(core), state: state)
+        bridge.deferred(state, connection: ce_reply_conn_id(core))
         later = handle
         return handle
     }

@@ -54,6 +54,7 @@ struct StatsFamily: Sendable {
             Member(key: "timeouts.frame", label: ("kind", "frame"), value: \.frameTimeouts),
             Member(key: "timeouts.proxy", label: ("kind", "proxy"), value: \.proxyTimeouts),
             Member(key: "timeouts.dead_peer", label: ("kind", "dead_peer"), value: \.deadPeers),
+            Member(key: "timeouts.reply", label: ("kind", "reply"), value: \.replyTimeouts),
         ]),
         StatsFamily("echo_shutdown_forced_total",
                     help: "Connections still open at the shutdown deadline (or an immediate stop), closed.",

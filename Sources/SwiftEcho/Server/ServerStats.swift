@@ -36,6 +36,8 @@ public struct ServerStats: Sendable, Equatable {
     public var messagesTooLarge: UInt64 = 0
     /// Connections closed holding an incomplete message for `--frame-timeout`.
     public var frameTimeouts: UInt64 = 0
+    /// Connections closed because a deferred or async reply passed `--reply-timeout`.
+    public var replyTimeouts: UInt64 = 0
     /// Connections closed for a reply over `--max-reply`.
     public var repliesTooLarge: UInt64 = 0
     /// Connections closed because their hook threw.
@@ -108,6 +110,7 @@ public struct ServerStats: Sendable, Equatable {
         messages = s.messages
         messagesTooLarge = s.messages_too_large
         frameTimeouts = s.frame_timeouts
+        replyTimeouts = s.reply_timeouts
         repliesTooLarge = s.replies_too_large
         hookErrors = s.hook_errors
         slowHooks = s.slow_hooks
@@ -163,6 +166,7 @@ public struct ServerStats: Sendable, Equatable {
             "messages": "\(messages)",
             "messages.too_large": "\(messagesTooLarge)",
             "timeouts.frame": "\(frameTimeouts)",
+            "timeouts.reply": "\(replyTimeouts)",
             "replies.too_large": "\(repliesTooLarge)",
             "hooks.errors": "\(hookErrors)",
             "hooks.slow": "\(slowHooks)",

@@ -212,6 +212,7 @@ typedef struct ce_stats {
     uint64_t hook_ns;                 /* their time in all, */
     uint64_t hook_buckets[14];        /* and by duration (CE_HOOK_BUCKETS, see below) */
     uint64_t dead_peers;              /* closed because the kernel found the peer gone (ETIMEDOUT) */
+    uint64_t reply_timeouts;          /* connections closed: a deferred reply passed reply_timeout_ms */
 } ce_stats;
 
 /* The hook-duration histogram (loop config time_hooks): ce_stats.hook_buckets[i] counts the
@@ -242,6 +243,7 @@ typedef enum ce_close_reason {
     CE_CLOSE_PROXY_TIMEOUT,     /* no whole PROXY header in time (likewise) */
     CE_CLOSE_REFUSED,           /* the client its PROXY header named was refused (likewise) */
     CE_CLOSE_DEAD_PEER,         /* the kernel found the peer gone: keepalive or user timeout */
+    CE_CLOSE_REPLY_TIMEOUT,     /* a deferred reply was not ready within reply_timeout_ms */
 } ce_close_reason;
 
 /* A short lower-case name for `reason` ("peer closed", "reply too large", ...). */
@@ -280,6 +282,10 @@ typedef struct ce_hooks {
     ce_action (*message)(void *ctx, void *conn_ctx, const char *data, size_t len, ce_reply *reply);
     /* The connection closed; its context is not used again. May be NULL. */
     void (*closed)(void *ctx, void *conn_ctx, ce_close_reason reason);
+    /* The reply the connection's hook deferred will not be sent: it passed reply_timeout_ms,
+     * and the connection closes once the replies before it are sent. Stop working on it. May
+     * be NULL. */
+    void (*abandoned)(void *ctx, void *conn_ctx);
 } ce_hooks;
 
 /* Append to the reply. Past max_reply nothing more is kept and -1 (ENOBUFS) is returned; the
@@ -295,9 +301,11 @@ size_t ce_reply_length(const ce_reply *reply);
 int ce_reply_over_limit(const ce_reply *reply);
 /* Record why the hook failed, for the log; then return CE_ACTION_FAIL. */
 void ce_reply_fail(ce_reply *reply, const char *why);
-/* The connection the reply is for: what ce_loop_post_reply() needs to find it later. */
+/* The connection the reply is for, and the number a deferral of this message gets: what
+ * ce_loop_post_reply() needs to find it later, and to answer this message and no other. */
 int ce_reply_conn_fd(const ce_reply *reply);
 uint64_t ce_reply_conn_id(const ce_reply *reply);
+uint64_t ce_reply_deferral(const ce_reply *reply);
 
 /* A reply outside any loop, over a buffer of its own, so that a hook's `message` callback can
  * be called exactly as the loop calls it, without sockets: for benchmarks and hook tests.
@@ -382,6 +390,8 @@ typedef struct ce_loop_config {
     uint64_t frame_timeout_ms;    /* close when an incomplete message waits this long; 0 = off */
     size_t max_reply;             /* largest reply a hook may write */
     uint64_t slow_hook_ms;        /* log and count hook calls slower than this; 0 = off */
+    uint64_t reply_timeout_ms;    /* close a connection whose deferred reply waits this long,
+                                     after the replies before it; 0 = off */
     const ce_hooks *hooks;        /* NULL: the built-in echo, which never leaves C (copied) */
     ce_log_level log_level;       /* events below it are not even formatted */
     ce_log_fn log_fn;             /* may be NULL */
@@ -422,20 +432,22 @@ int ce_loop_run(ce_loop *loop, char *err, size_t errlen);
  * connection cleanly, force the rest at the shutdown deadline) or, with graceful == 0, at
  * once. Safe from any thread and from a signal handler. */
 void ce_loop_stop(ce_loop *loop, int graceful);
-/* Deliver the deferred reply of connection (`fd`, `id`) of this loop, from any thread: the
- * bytes are copied, framed like any reply, and sent in message order. `action` is
- * CE_ACTION_REPLY, _DECLINE, _REPLY_AND_CLOSE or _CLOSE. A connection closed meanwhile drops
- * it (counted as a late reply). Returns 0, or -1 with errno ENOMEM, or ESHUTDOWN when the
- * loop has ended (nothing is sent). */
-int ce_loop_post_reply(ce_loop *loop, int fd, uint64_t id, const void *data, size_t len,
+/* Deliver deferred reply `deferral` (ce_reply_deferral(), or 0 for a datagram) of connection
+ * (`fd`, `id`) of this loop, from any thread: the bytes are copied, framed like any reply,
+ * and sent in message order. `action` is CE_ACTION_REPLY, _DECLINE, _REPLY_AND_CLOSE, _CLOSE,
+ * or _FAIL with `data` saying why (logged; the connection closes as for a failing hook). A
+ * reply that answers nothing awaited (the connection closed meanwhile, the reply timeout
+ * passed, or it is not the deferral the connection awaits) is dropped and counted as late.
+ * Returns 0, or -1 with errno ENOMEM, or ESHUTDOWN when the loop has ended (nothing is sent). */
+int ce_loop_post_reply(ce_loop *loop, int fd, uint64_t id, uint64_t deferral, const void *data, size_t len,
                        ce_action action);
 /* Run `fn(ctx)` on the loop's thread between two turns, in order with the loop's other posts;
  * from any thread. Calls still queued when ce_loop_run() returns run before it returns (or,
  * for a loop that never ran, in ce_loop_destroy()). Returns 0, or -1 with errno ENOMEM, or
  * ESHUTDOWN once the loop has ended: the call was not taken, run it elsewhere. */
 int ce_loop_post_call(ce_loop *loop, void (*fn)(void *ctx), void *ctx);
-/* Apply `config`'s settings that may change while running (timeouts, keepalive, limits,
- * slow_hook_ms, log_level) between two turns, from any thread: new connections get them, open
+/* Apply `config`'s settings that may change while running (timeouts, reply_timeout_ms,
+ * keepalive, limits, slow_hook_ms, log_level) between two turns, from any thread: new connections get them, open
  * ones from their next event on (and a keepalive re-armed). The rest of `config` (backend,
  * framing, hooks, budget, access, log callback) is ignored. 0, or -1 (ENOMEM, or ESHUTDOWN
  * once the loop has ended). */
