@@ -153,18 +153,26 @@ int ce_loop_run(ce_loop *l, char *err, size_t errlen) {
     const ce_engine_ops *engine = l->backend->engine;
     cs->now_ms = ce_now_ms();
     int rc = engine->start ? engine->start(l->engine, err, errlen) : 0;
+    ce_posts_running_here(l);
     while (rc == 0) {
         int request = atomic_load_explicit(&l->stop_request, memory_order_acquire);
         if (request == 2) break;
         if (request == 1 && !l->stopping) begin_shutdown(l);
         if (l->stopping && cs->count == 0) break;
-        int n = engine->turn(l->engine, next_timeout(l), l->events, CE_MAX_EVENTS);
+        /* Posts of this thread's own wrote no wakeup: serve them first, without waiting. */
+        int n = engine->turn(l->engine, l->posts_own ? 0 : next_timeout(l), l->events, CE_MAX_EVENTS);
         if (n == -1) {
             snprintf(err, errlen, "%s wait: %s", l->backend->name, strerror(errno));
             rc = -1;
             break;
         }
         dispatch(l, n);
+        /* What the turn's own work posted (a job, the reply it makes, the job after that)
+         * is served now, a few rounds deep, rather than one round per turn. */
+        for (int round = 0; l->posts_own && round < CE_OWN_POST_ROUNDS; round++) {
+            l->posts_own = 0;
+            ce_posts_deliver(l);
+        }
         expire_timers(l);
     }
     l->stopping = 1; /* what is still posted finds the loop ended: connections are refused */
@@ -175,6 +183,7 @@ int ce_loop_run(ce_loop *l, char *err, size_t errlen) {
         ce_logf(&cs->log, CE_LOG_NOTICE, NULL, 0, "stopped at once: closed %" PRIu32 " connection(s)", left);
     ce_posts_close(l);
     if (engine->finish) engine->finish(l->engine);
+    ce_posts_running_here(NULL);
     return rc;
 }
 

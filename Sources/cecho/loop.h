@@ -27,6 +27,10 @@
 /* The loop's own descriptors an engine reports per turn: every listener and UDP socket, the
  * wakeup, and room for descriptors closed during the turn. */
 #define CE_MAX_EVENTS (2 * CE_MAX_LISTENERS + 8)
+/* Rounds of its own posts a loop serves after a turn before it looks at its descriptors
+ * again: enough for a task that suspends once to be resumed and answered in the same turn,
+ * few enough that a task yielding over and over cannot starve the connections. */
+#define CE_OWN_POST_ROUNDS 4
 
 /* What another thread hands the loop: a deferred reply, a connection to serve, or a call. */
 typedef enum ce_post_kind {
@@ -82,6 +86,8 @@ struct ce_loop {
     pthread_mutex_t post_lock; /* guards posts: other threads append, the loop takes them */
     ce_post *posts, *posts_tail;
     int posts_closed;       /* the loop has ended: posts are refused */
+    int posts_own;          /* the loop's own thread posted without writing the wakeup: serve
+                               the queue before waiting (only that thread touches it) */
     _Atomic int stop_request; /* 0 none, 1 graceful, 2 immediate */
     int stopping;           /* graceful stop under way */
     uint64_t deadline_ms;   /* of the graceful stop */
@@ -112,5 +118,7 @@ void ce_udp_close_all(ce_loop *l);
 void ce_posts_deliver(ce_loop *l);
 /* The loop has ended: refuse further posts, and deliver (or run) what is queued. */
 void ce_posts_close(ce_loop *l);
+/* This thread runs loop `l` now (NULL: none): its own posts write no wakeup. */
+void ce_posts_running_here(ce_loop *l);
 
 #endif /* CE_LOOP_H */

@@ -12,8 +12,15 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Append `p` to the loop's queue and wake the loop; any thread. 0, or -1 (ESHUTDOWN, `p`
- * not taken) once the loop has ended. */
+/* The loop whose ce_loop_run() this thread is in, if any. */
+static _Thread_local ce_loop *running_here;
+
+void ce_posts_running_here(ce_loop *l) { running_here = l; }
+
+/* Append `p` to the loop's queue and wake the loop; any thread. The loop's own thread (a job
+ * it runs posts a reply or another job) writes no wakeup: the loop serves its queue before it
+ * waits again, and a system call per post would cost more than the post. 0, or -1
+ * (ESHUTDOWN, `p` not taken) once the loop has ended. */
 static int enqueue(ce_loop *l, ce_post *p) {
     pthread_mutex_lock(&l->post_lock);
     if (l->posts_closed) {
@@ -25,7 +32,8 @@ static int enqueue(ce_loop *l, ce_post *p) {
     else l->posts = p;
     l->posts_tail = p;
     pthread_mutex_unlock(&l->post_lock);
-    ce_wakeup_signal(&l->wakeup);
+    if (running_here == l) l->posts_own = 1;
+    else ce_wakeup_signal(&l->wakeup);
     return 0;
 }
 

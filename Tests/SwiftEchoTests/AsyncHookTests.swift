@@ -109,6 +109,19 @@ import Testing
         try finish(server)
     }
 
+    /// Over UDP each datagram is answered by its own task, in place or after a suspension.
+    @Test func datagramsAreAnsweredByAsyncHooks() throws {
+        let server = try startServer(.async { message in
+            if message.text == "later" { try await Task.sleep(for: .milliseconds(20)) }
+            return message.text.uppercased()
+        }) { $0.udp = true }
+        let client = try UDPClient(port: server.port)
+        #expect(try client.roundTrip(Array("now".utf8)) == Array("NOW".utf8))
+        #expect(try client.roundTrip(Array("later".utf8)) == Array("LATER".utf8))
+        try finish(server)
+        #expect(server.hookTasks.count == 0)
+    }
+
     /// A graceful stop waits for the answers in flight, and `run()` returns after them.
     @Test func aGracefulStopWaitsForAnswersInFlight() async throws {
         let started = Atomic(false)

@@ -28,7 +28,7 @@ struct ConfigurationTests {
         #expect(configuration.slowHook == .milliseconds(100))
     }
 
-    @Test(arguments: ["echo", "upper", "lower", "reverse", "rot13", "prefix:", "prefix:>> ", "PREFIX:x", "Upper"])
+    @Test(arguments: ["echo", "upper", "lower", "reverse", "rot13", "async-upper", "prefix:", "prefix:>> ", "PREFIX:x", "Upper"])
     func everyBuiltinHookNameParses(name: String) throws {
         let hook = try configuration(["--hook", name]).hook
         #expect(BuiltinHook(name: hook.description) == hook, "\(hook) prints back to a name that parses")
@@ -37,7 +37,7 @@ struct ConfigurationTests {
     @Test func anUnknownHookNamesTheChoices() {
         let error = refusal(["--hook", "shout"])
         #expect(error?.message == "The value 'shout' is invalid for '--hook': expected one of echo, upper, lower,"
-            + " reverse, rot13, prefix:TEXT, fail-every:N (N an integer ≥ 1), delay:MS or delay:MIN-MAX"
+            + " reverse, rot13, async-upper, prefix:TEXT, fail-every:N (N an integer ≥ 1), delay:MS or delay:MIN-MAX"
             + " (milliseconds, 0 to 3600000).")
     }
 

@@ -8,18 +8,35 @@ import cecho
 // fallback queue finishes what is left, one job at a time.
 
 /// One connection of an async hook: what its messages are answered by, and the message in
-/// flight. `@unchecked Sendable`: touched only on the connection's loop executor.
+/// flight (at most one: the core hands over the next once this one is answered). Nothing is
+/// allocated per message here: a message's task refers to its connection and its deferral
+/// number. `@unchecked Sendable`: touched only on the connection's loop executor.
 final class AsyncConnection: @unchecked Sendable {
+    enum Outcome {
+        case reply(AsyncReply)
+        case failure(any Error)
+    }
+
     let connection: Connection
     let answer: @Sendable (AsyncMessage) async throws -> AsyncReply
     let handler: (any AsyncConnectionHandler)?
-    /// The message whose answer is awaited (at most one: the core holds the next ones).
-    var inFlight: AsyncAnswer?
+    private weak var loop: CoreLoop?
+    /// The core's name for the connection, for posting replies.
+    private let fd: Int32
+    /// The deferral whose answer is awaited, 0 when none.
+    private(set) var inFlight: UInt64 = 0
+    /// The hook call is still under way: an outcome now is answered in place.
+    private var callUnderWay = false
+    private var inPlace: Outcome?
+    /// The answer in flight will not be taken (`--reply-timeout` passed): its task was cancelled.
+    private var abandoned = false
     /// Why it closed, once it has.
     var closed: CloseReason?
 
-    init(connection: Connection, body: AsyncHookBody) {
+    init(connection: Connection, fd: Int32, loop: CoreLoop?, body: AsyncHookBody) {
         self.connection = connection
+        self.fd = fd
+        self.loop = loop
         switch body {
         case .closure(let closure):
             answer = closure
@@ -31,55 +48,53 @@ final class AsyncConnection: @unchecked Sendable {
             self.handler = handler
         }
     }
-}
 
-/// A handler that is only called on its connection's loop executor.
-private struct UncheckedHandler: @unchecked Sendable {
-    let handler: any AsyncConnectionHandler
-}
-
-/// The answer to one message of an async hook, from the task that computes it: given in
-/// place while the hook call is still under way, posted to the loop after that.
-/// `@unchecked Sendable`: touched only on the connection's loop executor.
-final class AsyncAnswer: @unchecked Sendable {
-    enum Outcome {
-        case reply(AsyncReply)
-        case failure(any Error)
+    /// Answers `message` (deferral number `deferral` should it be deferred): in place if the
+    /// hook does not suspend, else later, by its task, which `tasks` then keeps.
+    func receive(_ message: AsyncMessage, deferral: UInt64, executor: LoopExecutor?, tasks: HookTasks,
+                 into core: OpaquePointer) -> ce_action {
+        let body = answer
+        callUnderWay = true
+        let task = Task.immediate(executorPreference: executor) { [self] in
+            let outcome: Outcome
+            do {
+                outcome = .reply(try await body(message))
+            } catch {
+                outcome = .failure(error)
+            }
+            finish(outcome, deferral: deferral, tasks: tasks)
+        }
+        callUnderWay = false
+        if let outcome = inPlace {
+            inPlace = nil
+            return outcome.settle(core)
+        }
+        inFlight = deferral
+        abandoned = false
+        tasks.begin(self, task)
+        return CE_ACTION_DEFER
     }
 
-    private weak var loop: CoreLoop?
-    private let fd: Int32
-    private let id: UInt64
-    private let deferral: UInt64
-    private let owner: AsyncConnection  // a cycle while in flight, broken by finish()
-    /// The hook call has returned: an outcome now must be posted.
-    var deferred = false
-    /// The outcome, when it came before the hook call returned.
-    var inPlace: Outcome?
-    /// The loop will take no reply for it (`--reply-timeout` passed): its task was cancelled.
-    var abandoned = false
-
-    init(loop: CoreLoop?, fd: Int32, id: UInt64, deferral: UInt64, owner: AsyncConnection) {
-        self.loop = loop
-        self.fd = fd
-        self.id = id
-        self.deferral = deferral
-        self.owner = owner
-    }
-
-    func finish(_ outcome: Outcome, tasks: HookTasks) {
-        guard deferred else {
+    private func finish(_ outcome: Outcome, deferral: UInt64, tasks: HookTasks) {
+        guard !callUnderWay else {
             inPlace = outcome
             return
         }
-        if owner.inFlight === self { owner.inFlight = nil }
+        if inFlight == deferral { inFlight = 0 }
         // A closed connection wants nothing more (its task was cancelled); a datagram's reply
         // still goes to its sender.
-        if !abandoned && (owner.closed == nil || owner.closed == .datagramAnswered) { post(outcome) }
+        if !abandoned && (closed == nil || closed == .datagramAnswered) { post(outcome, deferral: deferral) }
         tasks.end(self)
     }
 
-    private func post(_ outcome: Outcome) {
+    /// The answer in flight passed `--reply-timeout`: cancel its task, and send nothing.
+    func abandon(tasks: HookTasks) {
+        guard inFlight != 0 else { return }
+        abandoned = true
+        tasks.cancel(self)
+    }
+
+    private func post(_ outcome: Outcome, deferral: UInt64) {
         let (bytes, action): ([UInt8], ce_action)
         switch outcome {
         case .reply(let reply):
@@ -94,11 +109,16 @@ final class AsyncAnswer: @unchecked Sendable {
         case .failure(let error):
             (bytes, action) = (Array(String(describing: error).utf8), CE_ACTION_FAIL)
         }
-        loop?.postReply(fd: fd, id: id, deferral: deferral, bytes: bytes, action: action)
+        loop?.postReply(fd: fd, id: connection.id, deferral: deferral, bytes: bytes, action: action)
     }
 }
 
-extension AsyncAnswer.Outcome {
+/// A handler that is only called on its connection's loop executor.
+private struct UncheckedHandler: @unchecked Sendable {
+    let handler: any AsyncConnectionHandler
+}
+
+extension AsyncConnection.Outcome {
     /// Writes the outcome into the reply being built and returns the core's action.
     func settle(_ core: OpaquePointer) -> ce_action {
         switch self {
@@ -124,16 +144,17 @@ extension AsyncAnswer.Outcome {
 
 /// `opened`: the connection's state, retained by the core until `closed`.
 let asyncOpenedTrampoline: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<ce_conn_info>?) -> UnsafeMutableRawPointer? = { context, info in
-    guard let context, let info, let body = Unmanaged<HookBridge>.fromOpaque(context).takeUnretainedValue().asyncBody
-    else { return nil }
+    guard let context, let info else { return nil }
+    let bridge = Unmanaged<HookBridge>.fromOpaque(context).takeUnretainedValue()
+    guard let body = bridge.asyncBody else { return nil }
     let connection = Connection(id: info.pointee.id, peerAddress: String(cString: info.pointee.peer),
                                 localAddress: String(cString: info.pointee.local))
-    let state = AsyncConnection(connection: connection, body: body)
+    let state = AsyncConnection(connection: connection, fd: info.pointee.fd, loop: bridge.loop, body: body)
     state.handler?.connectionOpened(connection)
     return Unmanaged.passRetained(state).toOpaque()
 }
 
-/// `message`: start the message's task; answer in place if it finished, else defer.
+/// `message`: the message, copied, to its connection's task.
 let asyncMessageTrampoline: @convention(c) (
     UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, UnsafePointer<CChar>?, Int, OpaquePointer?
 ) -> ce_action = { context, connectionContext, data, count, core in
@@ -142,23 +163,8 @@ let asyncMessageTrampoline: @convention(c) (
     let state = Unmanaged<AsyncConnection>.fromOpaque(connectionContext).takeUnretainedValue()
     let message = AsyncMessage(bytes: Array(UnsafeRawBufferPointer(start: data, count: count)),
                                connection: state.connection)
-    let answer = AsyncAnswer(loop: bridge.loop, fd: ce_reply_conn_fd(core), id: ce_reply_conn_id(core),
-                             deferral: ce_reply_deferral(core), owner: state)
-    let body = state.answer, tasks = bridge.tasks
-    let task = Task.immediate(executorPreference: bridge.loop?.executor) {
-        let outcome: AsyncAnswer.Outcome
-        do {
-            outcome = .reply(try await body(message))
-        } catch {
-            outcome = .failure(error)
-        }
-        answer.finish(outcome, tasks: tasks)
-    }
-    if let outcome = answer.inPlace { return outcome.settle(core) }
-    answer.deferred = true
-    state.inFlight = answer
-    tasks.begin(answer, task)
-    return CE_ACTION_DEFER
+    return state.receive(message, deferral: ce_reply_deferral(core), executor: bridge.executor, tasks: bridge.tasks,
+                         into: core)
 }
 
 /// `closed`: cancel the task in flight (not a datagram's: its reply still goes out), tell
@@ -169,7 +175,7 @@ let asyncClosedTrampoline: @convention(c) (UnsafeMutableRawPointer?, UnsafeMutab
     let state = Unmanaged<AsyncConnection>.fromOpaque(connectionContext).takeRetainedValue()
     let why = CloseReason(reason)
     state.closed = why
-    if why != .datagramAnswered, let answer = state.inFlight { bridge.tasks.cancel(answer) }
+    if why != .datagramAnswered, state.inFlight != 0 { bridge.tasks.cancel(state) }
     state.handler?.connectionClosed(state.connection, reason: why)
 }
 
@@ -177,8 +183,5 @@ let asyncClosedTrampoline: @convention(c) (UnsafeMutableRawPointer?, UnsafeMutab
 let asyncAbandonedTrampoline: @convention(c) (UnsafeMutableRawPointer?, UnsafeMutableRawPointer?) -> Void = { context, connectionContext in
     guard let context, let connectionContext else { return }
     let bridge = Unmanaged<HookBridge>.fromOpaque(context).takeUnretainedValue()
-    let state = Unmanaged<AsyncConnection>.fromOpaque(connectionContext).takeUnretainedValue()
-    guard let answer = state.inFlight else { return }
-    answer.abandoned = true
-    bridge.tasks.cancel(answer)
+    Unmanaged<AsyncConnection>.fromOpaque(connectionContext).takeUnretainedValue().abandon(tasks: bridge.tasks)
 }

@@ -12,7 +12,11 @@ final class HookBridge: @unchecked Sendable {
     /// The server's record of its async hooks' tasks.
     let tasks: HookTasks
     /// The loop the callbacks come from, for deferred replies. Weak: the loop owns the bridge.
-    weak var loop: CoreLoop?
+    weak var loop: CoreLoop? {
+        didSet { executor = loop?.executor }
+    }
+    /// The loop's executor, where async hooks run (kept apart: no weak load per message).
+    private(set) var executor: LoopExecutor?
     /// The deferred replies of closure and handler hooks still due, by connection id: told
     /// when they can no longer be sent. Only on the loop's thread.
     private var due: [UInt64: DeferralState] = [:]

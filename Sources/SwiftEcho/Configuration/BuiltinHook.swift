@@ -10,6 +10,9 @@ public enum BuiltinHook: Sendable, Hashable, CustomStringConvertible {
     case reverse
     /// ASCII letters rotated by 13; every other byte is unchanged.
     case rot13
+    /// `upper` written as an async hook that never suspends: what the async hook API costs
+    /// (the message copied in, the reply copied out, a task), beside `upper`.
+    case asyncUpper
     /// This text, then the message.
     case prefix(String)
     /// Fault injection: echo, but throw on every `n`th message of a connection (n ≥ 1), which
@@ -24,13 +27,13 @@ public enum BuiltinHook: Sendable, Hashable, CustomStringConvertible {
     static let maxDelay = 3_600_000
 
     /// The names `--hook` accepts; `prefix:` takes the rest of the value, literally.
-    static let names = ["echo", "upper", "lower", "reverse", "rot13", "prefix:TEXT", "fail-every:N", "delay:MS",
-                        "delay:MIN-MAX"]
+    static let names = ["echo", "upper", "lower", "reverse", "rot13", "async-upper", "prefix:TEXT", "fail-every:N",
+                        "delay:MS", "delay:MIN-MAX"]
 
     /// Reads `echo`, `upper`, …, `prefix:TEXT` (everything after the first `:`),
     /// `fail-every:N` with N a decimal integer ≥ 1, or `delay:MS` or `delay:MIN-MAX` in
     /// milliseconds, 0 to ``maxDelay``, MIN ≤ MAX.
-    init?(name: String) {
+    public init?(name: String) {
         if let colon = name.firstIndex(of: ":") {
             let head = name[..<colon].lowercased(), rest = String(name[name.index(after: colon)...])
             switch head {
@@ -56,6 +59,7 @@ public enum BuiltinHook: Sendable, Hashable, CustomStringConvertible {
         case "lower": self = .lower
         case "reverse": self = .reverse
         case "rot13": self = .rot13
+        case "async-upper": self = .asyncUpper
         default: return nil
         }
     }
@@ -68,6 +72,7 @@ public enum BuiltinHook: Sendable, Hashable, CustomStringConvertible {
         case .lower: "lower"
         case .reverse: "reverse"
         case .rot13: "rot13"
+        case .asyncUpper: "async-upper"
         case .prefix(let text): "prefix:\(text)"
         case .failEvery(let n): "fail-every:\(n)"
         case .delay(let range): range.count == 1 ? "delay:\(range.lowerBound)" : "delay:\(range.lowerBound)-\(range.upperBound)"

@@ -102,7 +102,8 @@ extension Configuration {
                 help: "What answers each message: echo runs in C; upper, lower and rot13 change"
                     + " ASCII letters only; reverse reverses the bytes; prefix:TEXT writes TEXT"
                     + " first; fail-every:N echoes but fails every Nth message of a connection,"
-                    + " closing it (fault injection); delay:MS or delay:MIN-MAX echoes each message"
+                    + " closing it (fault injection); async-upper is upper as an async hook (what one"
+                    + " costs); delay:MS or delay:MIN-MAX echoes each message"
                     + " after that many milliseconds (random in the range), without holding the"
                     + " loop. With raw framing a transform applies to each chunk as it arrives."),
             .single(

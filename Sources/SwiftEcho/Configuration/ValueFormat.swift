@@ -80,7 +80,7 @@ extension ValueFormat where Value == BuiltinHook {
     static var hook: ValueFormat {
         ValueFormat(
             kind: .choice,
-            expectation: "one of echo, upper, lower, reverse, rot13, prefix:TEXT, fail-every:N (N an integer ≥ 1),"
+            expectation: "one of echo, upper, lower, reverse, rot13, async-upper, prefix:TEXT, fail-every:N (N an integer ≥ 1),"
                 + " delay:MS or delay:MIN-MAX (milliseconds, 0 to \(BuiltinHook.maxDelay))",
             allowedValues: BuiltinHook.names,
             parse: { BuiltinHook(name: $0) },

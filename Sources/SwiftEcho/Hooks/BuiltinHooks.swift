@@ -10,6 +10,7 @@ extension Hook {
         case .upper: self = .mapping(Uppercase.self)
         case .lower: self = .mapping(Lowercase.self)
         case .rot13: self = .mapping(Rot13.self)
+        case .asyncUpper: self = .async { message in Hook.mapped(message.bytes, Uppercase.self) }
         case .reverse: self = .reversing
         case .prefix(let text): self = .prefixing(text)
         case .failEvery(let n): self = .failing(every: n)
@@ -29,6 +30,17 @@ extension Hook {
                             for i in 0..<count { target[i] = Map.map(source[i]) }
                         }
                     }
+                }
+            }
+        }
+    }
+
+    /// Each byte of `bytes` through `Map`, into a new array, in the loop form that vectorises.
+    static func mapped<Map: ByteMapping>(_ bytes: [UInt8], _: Map.Type) -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: bytes.count) { output, initialized in
+            bytes.withUnsafeBytes { input in
+                transform(input, into: UnsafeMutableRawBufferPointer(output), at: &initialized) { source, count, target in
+                    for i in 0..<count { target[i] = Map.map(source[i]) }
                 }
             }
         }
@@ -85,7 +97,8 @@ extension Hook {
     /// what a suspending async hook costs.
     static func delaying(_ milliseconds: ClosedRange<Int>) -> Hook {
         .async { message in
-            let delay = Int.random(in: milliseconds)
+            // A fixed delay draws no random number: each costs a getrandom() system call.
+            let delay = milliseconds.count == 1 ? milliseconds.lowerBound : Int.random(in: milliseconds)
             if delay == 0 {
                 await Task.yield()
             } else {

@@ -14,7 +14,7 @@ struct ServerSpec: Sendable {
 
     /// What its replies should be, so the load generator can check them.
     var expectation: Workload.Expectation {
-        if case .echoCLI(_, let hook) = launch, hook == "upper" { return .upper }
+        if case .echoCLI(_, let hook) = launch, hook == "upper" || hook == "async-upper" { return .upper }
         return .echo
     }
 

@@ -16,7 +16,7 @@ enum SuiteCommand {
             .flag("quick", "A look in about 15 seconds: fewer workloads, one short round."),
             .flag("full", "The matrix RESULTS.md publishes: about 17 minutes on 2 cores."),
             .value("backends", "list", "Comma-separated echo-cli backends (default: every one of this platform); none: only --peers and --compare."),
-            .value("hooks", "list", "Comma-separated echo-cli hooks, each on every backend: echo, upper (default: echo on every backend, upper on the default one; --full: both on every backend)."),
+            .value("hooks", "list", "Comma-separated echo-cli hooks, each on every backend: echo, upper, async-upper (upper as an async hook), delay:MS (an async echo after MS milliseconds) (default: echo on every backend, upper on the default one; --full: both on every backend)."),
             .value("peers", "list", "Other echo servers by name: \(Peer.allCases.map(\.rawValue).joined(separator: ", ")), or installed (those of them installed here)."),
             .repeated("compare", "name=command", "Another server: a shell command with {port} (and optionally {host}, {logs})."),
             .repeated("workload", "spec", "KEY=VALUE,... with mode, conns, size, depth, window, framing (default: the preset's, below)."),
@@ -90,10 +90,11 @@ enum SuiteCommand {
         if options.flag("quick"), options.flag("full") { throw UsageError("'--quick' and '--full' are two presets: give one.") }
         let preset: SuitePreset = options.flag("quick") ? .quick : options.flag("full") ? .full : .standard
         let hooks: [String] = try list(options, "hooks", default: ["echo", "upper"]) { text throws(UsageError) in
-            guard ["echo", "upper"].contains(text) else {
-                throw options.invalid("hooks", text, "echo or upper (the hooks whose replies the load generator can check)")
+            switch BuiltinHook(name: text) {
+            case let hook? where [.echo, .upper, .asyncUpper].contains(hook): return hook.description
+            case .delay(let range)?: return BuiltinHook.delay(range).description
+            default: throw options.invalid("hooks", text, "echo, upper, async-upper or delay:MS (the hooks whose replies the load generator can check)")
             }
-            return text
         }
         // Without --hooks (and without --full), upper runs on one backend only: the platform's
         // default when it is in the list.
