@@ -24,8 +24,9 @@ final class HookTasks: Sendable {
     /// Tasks running now.
     var count: Int { running.withLock { $0.count } }
 
+    /// Cancels every task (outside the lock: cancelling runs the tasks' cancellation handlers).
     func cancelAll() {
-        running.withLock { $0.values.forEach { $0.cancel() } }
+        running.withLock { Array($0.values) }.forEach { $0.cancel() }
     }
 
     /// Calls `body` once no task runs (at once if none does).
