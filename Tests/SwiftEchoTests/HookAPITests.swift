@@ -115,7 +115,7 @@ import Testing
                 try? await Task.sleep(for: .milliseconds(delay))
                 later.send("re: \(text)")
             }
-        })
+        }) { $0.replyTimeout = .zero }  // the tasks may wait for the pool longer than the default 30 s
         let port = server.port
         let words = (0..<30).map { String(repeating: "w", count: $0 % 7) + "\($0)" }
         let expected = words.flatMap { line("re: \($0)") }

@@ -59,10 +59,13 @@ import Testing
 @Suite struct ReadmeExampleTests {
     @Test func theHookExampleServesItsProtocol() async throws {
         let server = try startLineServer(port: 0)
+        // The lookups run on the task pool, which blocking tests elsewhere may hold for a
+        // while: no reply timeout, and a long (still bounded) wait.
+        var patient = server.configuration
+        patient.replyTimeout = .zero
+        _ = try server.reload(patient)
         let port = server.port
         let received = try await onThread {
-            // The lookups run as tasks; blocking tests elsewhere may hold the task pool for a
-            // while, hence the long (still bounded) wait.
             let client = try TestClient(port: port, timeout: 60)
             try client.send(Array("hello\r\nCOUNT\nLOOKUP swift\nLOOKUP nope\nQUIT\nafter\n".utf8))
             return try client.receiveUntilEOF()
