@@ -116,10 +116,12 @@ final class Daemon: @unchecked Sendable {
 
     /// Starts the daemon on a free port (`--port 0`), or on each of `listen` (`--listen`, then
     /// no `--port`), and waits for a `listening on` line per address; `port` is then the real
-    /// port of the first, and `listeningAddresses` holds them all.
+    /// port of the first, and `listeningAddresses` holds them all. A daemon that ends first
+    /// fails at once with how it ended; the bound is generous because a CI host running every
+    /// suite at once has been seen to stall a start for seconds.
     static func serving(_ arguments: [String], listen: [String] = [], environment: [String: String] = [:],
                         shellPrefix: String? = nil, passing descriptors: [Int32] = [],
-                        timeout: Double = 10) throws -> Daemon {
+                        timeout: Double = 20) throws -> Daemon {
         let addressArguments = listen.isEmpty ? ["--port", "0"] : listen.flatMap { ["--listen", $0] }
         return try started(addressArguments + arguments, listeners: max(1, listen.count),
                            environment: environment, shellPrefix: shellPrefix, passing: descriptors,
@@ -130,11 +132,21 @@ final class Daemon: @unchecked Sendable {
     /// and waits for `listeners` `listening on` lines.
     static func started(_ arguments: [String], listeners: Int, environment: [String: String] = [:],
                         shellPrefix: String? = nil, passing descriptors: [Int32] = [],
-                        timeout: Double = 10, program: String = Daemon.binaryPath) throws -> Daemon {
+                        timeout: Double = 20, program: String = Daemon.binaryPath) throws -> Daemon {
         let daemon = try Daemon(arguments, environment: environment, shellPrefix: shellPrefix, passing: descriptors,
                                 program: program)
-        guard daemon.waitForOutput(containing: "listening on", count: listeners, timeout: timeout) else {
-            throw TestClientError("not \(listeners) 'listening on' line(s) within \(timeout) s; stderr:\n\(daemon.stderr)")
+        var ended: Termination?
+        let listening = waitUntil(timeout: timeout) {
+            ended = daemon.endedIfItHas()
+            return ended != nil || daemon.stderr.components(separatedBy: "listening on").count - 1 >= listeners
+        }
+        if let ended {
+            _ = daemon.readersDone.wait(timeout: .now() + 2)
+            throw TestClientError("\(program) ended (\(ended)) before listening; stderr:\n\(daemon.stderr)")
+        }
+        guard listening else {
+            throw TestClientError("not \(listeners) 'listening on' line(s) within \(timeout) s (\(daemon.whereItIs)); "
+                                  + "stderr:\n\(daemon.stderr)")
         }
         daemon.listeningAddresses = daemon.stderr.split(separator: "\n").filter { $0.contains("listening on") }.map {
             String($0.split(separator: "listening on ")[1].split(separator: ",")[0])
@@ -170,16 +182,31 @@ final class Daemon: @unchecked Sendable {
 
     /// Waits for the process to end; nil if it is still running after `timeout`.
     func waitForExit(timeout: Double) -> Termination? {
-        if let termination { return termination }
-        var status: Int32 = 0
-        let ended = waitUntil(timeout: timeout) { waitpid(self.pid, &status, WNOHANG) == self.pid }
-        guard ended else { return nil }
+        var end: Termination?
+        guard waitUntil(timeout: timeout, { end = endedIfItHas(); return end != nil }) else { return nil }
         // The pipes close with the process: wait for their last lines (the exit stats line)
         // so that what follows sees the whole of stderr.
         _ = readersDone.wait(timeout: .now() + 2)
+        return end
+    }
+
+    /// How the process ended, reaping it if it just has; nil while it runs.
+    private func endedIfItHas() -> Termination? {
+        if let termination { return termination }
+        var status: Int32 = 0
+        guard waitpid(pid, &status, WNOHANG) == pid else { return nil }
         let end: Termination = status & 0x7f == 0 ? .exited((status >> 8) & 0xff) : .signaled(status & 0x7f)
         termination = end
         return end
+    }
+
+    /// Where a process that should have answered by now is: its state and, per thread, the
+    /// kernel function it waits in (for a failure message).
+    private var whereItIs: String {
+        let state = (readText("/proc/\(pid)/stat") ?? "").split(separator: " ").dropFirst(2).first ?? "?"
+        let threads = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+        let waits = threads.sorted().map { readText("/proc/\(pid)/task/\($0)/wchan") ?? "?" }
+        return "state \(state), threads waiting in \(waits.joined(separator: ", "))"
     }
 
     /// Expects the open descriptors back at the baseline within `seconds` (two by default): the
