@@ -377,10 +377,18 @@ static int echo_received(ce_conns *cs, ce_conn *c, char *p, size_t n) {
 
 /* Framing or a hook: answer every whole message. Fresh data is framed where it arrived; only
  * a message cut by the end of the read (or messages held back) is copied into the
- * connection's input buffer. */
+ * connection's input buffer. Bytes behind input already waiting, or arriving while the
+ * connection may not answer (paused, awaiting a reply: a completion engine still delivers
+ * what it received before it was told), queue behind it, in order. */
 static int framed_received(ce_conns *cs, ce_conn *c, char *p, size_t n) {
-    if (ce_buf_len(&c->in) > 0 && p == c->in.data + c->in.end) {
-        c->in.end += n; /* ce_conn_advance() answers it */
+    if (c->closing) return ce_conn_advance(cs, c); /* messages after the closing one go unanswered */
+    if (ce_buf_len(&c->in) > 0 || c->paused || c->awaiting) {
+        if (p == c->in.data + c->in.end && ce_buf_len(&c->in) > 0) {
+            c->in.end += n; /* read in place, behind the input (the readiness engines) */
+        } else if (ce_buf_append(&c->in, p, n, cs->input_cap) == -1) {
+            ce_conn_close(cs, c, CE_CLOSE_ERROR, errno);
+            return -1;
+        }
     } else {
         int incomplete = 0;
         size_t used = ce_messages_process(cs, c, p, n, &incomplete);

@@ -34,6 +34,23 @@ struct IOUringTests {
         let framed = try TestClient(port: lengths.port)
         try framed.send([0, 0, 0, 3] + Array("abc".utf8) + [0, 0, 0, 0])
         #expect(try framed.receive(exactly: 11) == [0, 0, 0, 3] + Array("cba".utf8) + [0, 0, 0, 0])
+        // A message cut across receives is completed by the next one, in order, wherever the
+        // kernel put it: more than the cut part's length, and a whole message behind it.
+        let cut = try TestClient(port: lines.port)
+        try cut.send(Array("thr".utf8))
+        usleep(50_000)
+        try cut.send(Array("ee\nfour\nfi".utf8))
+        usleep(50_000)
+        try cut.send(line("ve"))
+        #expect(try cut.receive(exactly: 16) == Array("THREE\nFOUR\nFIVE\n".utf8))
+        // A length-framed message larger than a small receive buffer, sent in parts.
+        let large = Payload.random(count: 10_000, seed: 9)
+        let framedLarge = [0, 0, 0x27, 0x10] + large
+        for part in stride(from: 0, to: framedLarge.count, by: 3_000) {
+            try framed.send(Array(framedLarge[part..<min(part + 3_000, framedLarge.count)]))
+            usleep(30_000)
+        }
+        #expect(mismatch(try framed.receive(exactly: framedLarge.count), [0, 0, 0x27, 0x10] + large.reversed()) == nil)
         // 16 KiB messages start on small buffers and move to large ones: nothing lost or reordered.
         let big = (0..<20).map { Payload.random(count: 16 << 10, seed: UInt64($0)) }
         let echo = try Daemon.serving(["--backend", "io_uring"])
