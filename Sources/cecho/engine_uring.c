@@ -19,8 +19,10 @@
  * connection layer's staging. A connection's output is a queue of such pieces with one send
  * in flight, so bytes stay in order and a short send is finished before the next piece.
  * What a connection holds counts as its pending output (ce_conn_hold), so the connection layer
- * pauses it at the output limit as with any engine; past HELD_MAX ring buffers, new input is
- * copied so that slow readers cannot pin the rings.
+ * pauses it at the output limit as with any engine. Small copies share a block while it has
+ * room, so a queue of tiny replies costs at most twice its bytes. Past HELD_MAX ring buffers
+ * for one connection, or half of a ring for the whole loop, new input is copied so that slow
+ * readers cannot pin the rings.
  *
  * The loop's own descriptors (wakeup, listeners, UDP sockets) are watched with single poll
  * requests, armed again each turn while watched: level-triggered, as the loop expects.
@@ -85,7 +87,7 @@ enum { PIECE_COPY = -1, PIECE_BLOCK = -2 }; /* a malloc'd copy; a copy in a reus
 typedef struct uconn {
     ce_conn c;              /* first: the connection layer's part */
     useg *q;                /* the output queue, a ring of qcap pieces, allocated on first use */
-    uint16_t qhead, qlen, qcap;
+    uint32_t qhead, qlen, qcap;
     uint16_t inflight;      /* requests of this connection the kernel still owns */
     uint32_t sent;          /* bytes of the head piece already sent (after a short send) */
     uint8_t recv;           /* RECV_*: the receive armed, or the last one until it ends */
@@ -110,6 +112,7 @@ typedef struct uring_engine {
     ce_conns *cs;
     ce_ring ring;
     ce_buf_ring rings[2];   /* SMALL_GROUP, LARGE_GROUP */
+    unsigned held[2];       /* buffers of each ring that output queues hold */
     int started;
     int buffers_back;       /* buffers were given back since the starved last tried */
     uconn *starved;
@@ -164,6 +167,7 @@ static void drop_piece(uring_engine *e, uconn *u, useg *s) {
     if (s->bid >= 0) {
         give_back(e, s->group, (unsigned)s->bid);
         u->held--;
+        e->held[s->group]--;
     } else if (s->bid == PIECE_BLOCK && e->nspare < SPARE_BLOCKS) {
         e->spare[e->nspare++] = s->p;
     } else {
@@ -199,18 +203,20 @@ static int arm_recv(uring_engine *e, uconn *u) {
     return 0;
 }
 
-static void cancel(uring_engine *e, uconn *u, unsigned op) {
+/* Ask the kernel to end `u`'s request `op`. -1 when not even a flush freed a submission
+ * entry (the kernel is not taking any): the caller must end the request another way. */
+static int cancel(uring_engine *e, uconn *u, unsigned op) {
     struct io_uring_sqe *sqe = sqe_get(e);
-    if (!sqe) return; /* cannot happen after a flush; the request then ends with its socket */
+    if (!sqe) return -1;
     sqe->opcode = IORING_OP_ASYNC_CANCEL;
     sqe->addr = tag(u, op);
     sqe->user_data = tag(u, OP_CANCEL);
     u->inflight++;
+    return 0;
 }
 
 static void cancel_recv(uring_engine *e, uconn *u) {
-    cancel(e, u, OP_RECV);
-    u->cancelling = 1;
+    if (cancel(e, u, OP_RECV) == 0) u->cancelling = 1; /* else tried again at the next refresh */
 }
 
 /* Send what is left of the head piece. */
@@ -232,16 +238,17 @@ static int send_head(uring_engine *e, uconn *u) {
     return 0;
 }
 
-/* Append a piece to the output queue, growing it by doubling. 0, or -1 (ENOMEM). */
+/* Append a piece to the output queue, growing it by doubling. 0, or -1 (ENOMEM). The output
+ * limit bounds its length (pieces of tiny replies share blocks), far below the cap. */
 static int push_piece(uconn *u, useg s) {
     if (u->qlen == u->qcap) {
-        uint16_t cap = u->qcap ? (uint16_t)(u->qcap * 2) : 4;
-        useg *q = malloc(cap * sizeof *q);
+        uint32_t cap = u->qcap ? u->qcap * 2 : 4;
+        useg *q = u->qcap < (UINT32_MAX / 2) / sizeof *q ? malloc(cap * sizeof *q) : NULL;
         if (!q) {
             errno = ENOMEM;
             return -1;
         }
-        for (uint16_t i = 0; i < u->qlen; i++) q[i] = u->q[(u->qhead + i) % u->qcap];
+        for (uint32_t i = 0; i < u->qlen; i++) q[i] = u->q[(u->qhead + i) % u->qcap];
         free(u->q);
         u->q = q;
         u->qhead = 0;
@@ -270,24 +277,39 @@ static int uring_attach(void *engine, ce_conn *c) {
     return 0;
 }
 
+/* The last piece of the queue, when a small copy may join it: a block with room that no
+ * send is reading yet. */
+static useg *open_block(uconn *u, size_t n) {
+    if (!u->qlen || (u->sending && u->qlen == 1)) return NULL;
+    useg *tail = &u->q[(u->qhead + u->qlen - 1) % u->qcap];
+    return tail->bid == PIECE_BLOCK && tail->len + n <= COPY_BLOCK ? tail : NULL;
+}
+
 static ssize_t uring_send(void *engine, ce_conn *c, const char *p, size_t n) {
     uring_engine *e = engine;
     uconn *u = (uconn *)c;
     useg s = {.p = (char *)p, .len = (uint32_t)n};
-    if (p == e->cur.p && n == e->cur.len && !e->cur.claimed && u->held < HELD_MAX) {
+    useg *block;
+    if (p == e->cur.p && n == e->cur.len && !e->cur.claimed && u->held < HELD_MAX &&
+        e->held[e->cur.group] < e->rings[e->cur.group].count / 2) {
         s.bid = e->cur.bid; /* the echo of the bytes just received: send from their buffer */
         s.group = e->cur.group;
-    } else if (!copy_piece(e, &s, p, n)) {
-        errno = ENOMEM;
-        return -1;
-    }
-    if (push_piece(u, s) == -1) {
-        if (s.bid < 0) drop_piece(e, u, &s);
-        return -1;
-    }
-    if (s.bid >= 0) {
+        if (push_piece(u, s) == -1) return -1;
         e->cur.claimed = 1;
         u->held++;
+        e->held[s.group]++;
+    } else if ((block = open_block(u, n)) != NULL) {
+        memcpy(block->p + block->len, p, n);
+        block->len += (uint32_t)n;
+    } else {
+        if (!copy_piece(e, &s, p, n)) {
+            errno = ENOMEM;
+            return -1;
+        }
+        if (push_piece(u, s) == -1) {
+            drop_piece(e, u, &s);
+            return -1;
+        }
     }
     ce_conn_hold(e->cs, c, n);
     if (!u->sending && send_head(e, u) == -1) return -1;
@@ -306,10 +328,14 @@ static void uring_release(void *engine, ce_conn *c) {
     uconn *u = (uconn *)c;
     u->released = 1;
     /* Every queued piece goes, but the one a send still reads from: its completion frees it. */
-    for (uint16_t i = u->sending ? 1 : 0; i < u->qlen; i++) drop_piece(e, u, &u->q[(u->qhead + i) % u->qcap]);
+    for (uint32_t i = u->sending ? 1 : 0; i < u->qlen; i++) drop_piece(e, u, &u->q[(u->qhead + i) % u->qcap]);
     u->qlen = u->sending ? 1 : 0;
-    if (u->recv != RECV_NONE && !u->cancelling) cancel_recv(e, u);
-    if (u->sending) cancel(e, u, OP_SEND);
+    int stuck = 0;
+    if (u->recv != RECV_NONE && !u->cancelling && cancel(e, u, OP_RECV) == -1) stuck = 1;
+    if (u->sending && cancel(e, u, OP_SEND) == -1) stuck = 1;
+    /* No way to cancel: ending the socket ends its requests (they complete with 0 or an
+     * error), where a close alone would not while they hold it. */
+    if (stuck) shutdown(c->fd, SHUT_RDWR);
     /* Closed now, so the descriptor can be reused; the socket itself lives until the kernel
      * has dropped the requests that hold it. */
     close(c->fd);
@@ -354,13 +380,13 @@ static void on_recv(uring_engine *e, uconn *u, int res, unsigned flags) {
         }
     } else if (res == 0 && open) {
         open = ce_conn_peer_closed(cs, &u->c) == 0;
+    } else if (res == -ENOBUFS && open && group == LARGE_GROUP) {
+        u->busy = 0; /* no large buffer: go on with small ones (armed below) rather than wait */
     } else if (res == -ENOBUFS && open) {
         uint64_t suppressed;
         if (ce_log_on(&cs->log, CE_LOG_DEBUG) && ce_ratelimit_allow(&e->starved_log, cs->now_ms, &suppressed))
-            ce_conn_logf(cs, &u->c, CE_LOG_DEBUG, NULL, 0, "out of %s receive buffers: waiting for some to come back",
-                         group == LARGE_GROUP ? "large" : "small");
+            ce_conn_logf(cs, &u->c, CE_LOG_DEBUG, NULL, 0, "out of small receive buffers: waiting for some to come back");
         if (!more && !u->starved) { /* waits for buffers; the list holds a reference */
-            u->busy = 0;
             u->starved = 1;
             u->next_starved = e->starved;
             e->starved = u;
@@ -396,7 +422,7 @@ static void on_send(uring_engine *e, uconn *u, int res) {
         if (!whole) CE_COUNT(&cs->counters, partial_writes, 1);
         if (whole) {
             drop_piece(e, u, s);
-            u->qhead = (uint16_t)((u->qhead + 1) % u->qcap);
+            u->qhead = (u->qhead + 1) % u->qcap;
             u->qlen--;
             u->sent = 0;
         }
@@ -507,10 +533,13 @@ static int uring_watch(void *engine, int fd, int oldmask, int newmask) {
 
 static void uring_destroy(void *engine) {
     uring_engine *e = engine;
-    /* The ring first: closing it cancels what it still holds (no connection is left by now)
-     * and drops the buffer rings' registration, which only the loop's thread could undo. */
+    /* The ring first: closing it (its registration dropped by finish) ends what it still
+     * holds and the buffer rings' registration, which only the loop's thread could undo. A
+     * connection whose requests never came back within finish's bound may still have the
+     * kernel write into a receive buffer while the ring winds down: then the buffers stay. */
     ce_ring_close(&e->ring);
-    for (int g = 0; g < 2; g++) ce_buf_ring_close(&e->rings[g], NULL);
+    if (e->live == 0)
+        for (int g = 0; g < 2; g++) ce_buf_ring_close(&e->rings[g], NULL);
     while (e->nspare) free(e->spare[--e->nspare]);
     free(e);
 }
@@ -537,8 +566,11 @@ static void *uring_create(ce_conns *cs, const ce_backend *backend, int setsize, 
     unsigned flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_R_DISABLED |
                      IORING_SETUP_SUBMIT_ALL;
     if (ce_ring_open(&e->ring, URING_ENTRIES, URING_CQ_ENTRIES, flags, err, errlen) == -1) {
-        if (errno == EINVAL) snprintf(err, errlen, "io_uring: the kernel lacks SINGLE_ISSUER or DEFER_TASKRUN (Linux 6.1)");
-        else if (errno == EPERM || errno == ENOSYS)
+        /* io_uring_setup's own refusals get their likely cause; ce_ring_open's words stand otherwise. */
+        int refused = strncmp(err, "io_uring_setup(", 15) == 0;
+        if (refused && errno == EINVAL)
+            snprintf(err, errlen, "io_uring: the kernel lacks SINGLE_ISSUER or DEFER_TASKRUN (Linux 6.1)");
+        else if (refused && (errno == EPERM || errno == ENOSYS))
             snprintf(err, errlen, "io_uring_setup(): %s (kernel.io_uring_disabled, a seccomp filter, or a kernel without io_uring)",
                      strerror(errno));
         free(e);
@@ -616,6 +648,8 @@ static void uring_finish(void *engine) {
         if (ce_ring_enter(&e->ring, 1, 50) < 0 && errno != EINTR && errno != ETIME && errno != EBUSY) break;
         (void)reap(e, ignored, 0);
     }
+    (void)ce_ring_enter(&e->ring, 0, 0); /* what is still queued (removing the listeners' polls) */
+    ce_ring_stop(&e->ring);              /* so that destroy's close ends the ring */
 }
 
 const ce_engine_ops ce_engine_uring = {

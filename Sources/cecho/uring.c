@@ -106,6 +106,14 @@ int ce_ring_start(ce_ring *r, int was_disabled) {
     return 0;
 }
 
+void ce_ring_stop(ce_ring *r) {
+    if (!(r->enter_flags & IORING_ENTER_REGISTERED_RING)) return;
+    struct io_uring_rsrc_update reg = {.offset = (unsigned)r->enter_fd};
+    (void)sys_register(r->fd, IORING_UNREGISTER_RING_FDS, &reg, 1);
+    r->enter_flags = 0;
+    r->enter_fd = r->fd;
+}
+
 struct io_uring_sqe *ce_ring_sqe(ce_ring *r) {
     unsigned head = __atomic_load_n(r->sq_head, __ATOMIC_ACQUIRE);
     if (r->sq_local_tail - head >= r->sq_entries) return NULL;

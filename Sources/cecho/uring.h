@@ -45,6 +45,9 @@ void ce_ring_close(ce_ring *r);
 /* On the thread that will submit (IORING_SETUP_SINGLE_ISSUER): enable a ring created
  * disabled, and register its descriptor so that each enter skips the descriptor lookup. */
 int ce_ring_start(ce_ring *r, int was_disabled);
+/* On the same thread, once done submitting: drop the descriptor's registration, which holds
+ * the ring open for as long as that thread lives (a close would not end it). */
+void ce_ring_stop(ce_ring *r);
 /* A zeroed SQE to fill, or NULL when the submission queue is full (submit first). */
 struct io_uring_sqe *ce_ring_sqe(ce_ring *r);
 /* SQEs filled that the kernel has not consumed yet. */
