@@ -99,7 +99,9 @@ ce_conn *ce_conns_admit(ce_conns *cs, int fd, const ce_sockaddr *peer, int fd_bo
 int ce_conn_admit_client(ce_conns *cs, ce_conn *c) {
     ce_access *access = cs->access;
     ce_ip ip;
-    if (!access || ce_ip_of(&c->peer.sa, &ip) == -1) return 0; /* LOCAL, UNKNOWN: the balancer */
+    /* A proxied connection's peer is the client its header named, or for LOCAL and UNKNOWN
+     * the balancer itself, checked as any client; a Unix peer has no address to check. */
+    if (!access || ce_ip_of(&c->peer.sa, &ip) == -1) return 0;
     _Atomic uint64_t *counter;
     const char *why;
     if (!ce_access_allows(access, &ip)) {

@@ -211,6 +211,7 @@ const char *ce_loop_backend(const ce_loop *l) { return l->backend->name; }
 void ce_loop_destroy(ce_loop *l) {
     if (!l) return;
     if (l->engine) {
+        l->stopping = 1; /* a loop that never ran refuses what was handed to it, as an ended one */
         ce_listeners_close(l);
         ce_conns_close_all(&l->conns, CE_CLOSE_SHUTDOWN_FORCED);
         ce_udp_close_all(l);

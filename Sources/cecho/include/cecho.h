@@ -123,7 +123,9 @@ int ce_notify_send(const char *address, const char *state, char *err, size_t err
  * `keepalive_s` idle seconds (0: off), then every third of that, at least 1 s apart, the
  * third unanswered one ending the connection; and TCP_USER_TIMEOUT =
  * ce_dead_peer_user_timeout_ms(write_timeout_ms), so sent data left unacknowledged that long
- * ends it too. The kernel reports either as ETIMEDOUT. Options the platform lacks are skipped.
+ * ends it too. With both set, Linux ends a probed connection once the user timeout has passed
+ * since the peer was last heard, at the next probe, whatever the probe count: about the
+ * larger of keepalive + interval and the user timeout. The kernel reports either as ETIMEDOUT. Options the platform lacks are skipped.
  * Returns 0, or -1 with errno from the first option refused. Not for Unix sockets. */
 int ce_net_set_dead_peer(int fd, uint32_t keepalive_s, uint64_t write_timeout_ms);
 /* The user timeout that goes with a write timeout: a quarter more, at least 2 s, so that the
