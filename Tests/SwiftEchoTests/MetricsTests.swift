@@ -234,7 +234,10 @@ import Testing
         var configuration = Configuration(port: 0, metrics: .tcp(host: "127.0.0.1", port: held.port))
         configuration.framing = .raw
         let server = EchoServer(configuration: configuration, logger: Logger(label: "test", sink: CapturingSink()))
-        #expect(throws: EchoServerError.self) { try server.start() }
+        let error = #expect(throws: EchoServerError.self) { try server.start() }
+        let message = error?.description ?? ""
+        #expect(message.hasPrefix("cannot listen on 127.0.0.1:\(held.port) (--metrics): ")
+                && message.hasSuffix("Address already in use"), "names the metrics address as such: \(message)")
         #expect(server.localAddresses.isEmpty)
     }
 

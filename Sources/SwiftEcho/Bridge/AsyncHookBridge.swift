@@ -147,8 +147,7 @@ let asyncOpenedTrampoline: @convention(c) (UnsafeMutableRawPointer?, UnsafePoint
     guard let context, let info else { return nil }
     let bridge = Unmanaged<HookBridge>.fromOpaque(context).takeUnretainedValue()
     guard let body = bridge.asyncBody else { return nil }
-    let connection = Connection(id: info.pointee.id, peerAddress: String(cString: info.pointee.peer),
-                                localAddress: String(cString: info.pointee.local))
+    let connection = Connection(info.pointee)
     let state = AsyncConnection(connection: connection, fd: info.pointee.fd, loop: bridge.loop, body: body)
     state.handler?.connectionOpened(connection)
     return Unmanaged.passRetained(state).toOpaque()

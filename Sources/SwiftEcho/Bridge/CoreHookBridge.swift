@@ -88,9 +88,7 @@ let coreOpenedTrampoline: @convention(c) (UnsafeMutableRawPointer?, UnsafePointe
     guard let make = Unmanaged<HookBridge>.fromOpaque(context).takeUnretainedValue().makeHandler else {
         return UnsafeMutableRawPointer(bitPattern: UInt(info.pointee.id))
     }
-    let connection = Connection(id: info.pointee.id, peerAddress: String(cString: info.pointee.peer),
-                                localAddress: String(cString: info.pointee.local),
-                                proxyAddress: info.pointee.proxy.map { String(cString: $0) })
+    let connection = Connection(info.pointee)
     let box = ConnectionBox(connection: connection, handler: make(connection))
     box.handler.connectionOpened(connection)
     return Unmanaged.passRetained(box).toOpaque()
@@ -155,5 +153,13 @@ extension CloseReason {
         case CE_CLOSE_REPLY_TIMEOUT: self = .replyTimeout
         default: self = .error
         }
+    }
+}
+
+extension Connection {
+    /// The connection the core describes, as every hook (closure, handler or async) sees it.
+    init(_ info: ce_conn_info) {
+        self.init(id: info.id, peerAddress: String(cString: info.peer), localAddress: String(cString: info.local),
+                  proxyAddress: info.proxy.map { String(cString: $0) })
     }
 }

@@ -67,7 +67,11 @@ public final class LoopExecutor: SerialExecutor, TaskExecutor, @unchecked Sendab
             if let loop = queue.loop {
                 let context = Unmanaged.passRetained(self).toOpaque()
                 if ce_loop_post_call(loop, drainTrampoline, context) == 0 { return false }
+                let ended = errno == ESHUTDOWN
                 Unmanaged<LoopExecutor>.fromOpaque(context).release()
+                // Out of memory, the job can run neither on its loop nor elsewhere (that would
+                // break the isolation it was promised): as any Swift allocation failure, fatal.
+                precondition(ended, "LoopExecutor: no memory to post a job to its loop")
                 queue.loop = nil  // it has ended: from now on, the fallback
             }
             return true

@@ -8,7 +8,12 @@ extension EchoServer {
             metrics: { [weak self] in self?.metricsText(processStart: startTime) ?? "" },
             isReady: { [weak self] in self?.isReady ?? false })
         let metrics = MetricsServer(address: address, endpoints: endpoints, logger: logger)
-        try metrics.start()
+        do throws(EchoServerError) {
+            try metrics.start()
+        } catch {
+            guard case .cannotListen(let address, let reason) = error else { throw error }
+            throw .cannotListen(address: "\(address) (--metrics)", reason: reason)  // not an echo listener
+        }
         if let bound = metrics.address {
             logger.info("metrics on http://\(bound)/metrics", metadata: ["metrics.address": "\(bound)"])
         }

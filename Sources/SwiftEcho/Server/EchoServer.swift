@@ -283,26 +283,30 @@ public final class EchoServer: Sendable {
         }
         readiness.starting()
         do throws(EchoServerError) {
-            let (group, listeners) = try reloading.withLock { () throws(EchoServerError) in try makeLoops() }
-            let metrics: MetricsServer?
-            do throws(EchoServerError) {
-                metrics = try startMetricsServer()
-            } catch {
-                listeners.removeSocketFiles()
-                throw error
-            }
-            state.withLock { state in
-                state.metrics = metrics
-                state.phase = .running(group)
-                state.addresses = listeners.listeners.filter { $0.kind != .udp }.map(\.address)
-                state.udpAddresses = listeners.listeners.filter { $0.kind == .udp }.map(\.address)
-                state.socketFiles = listeners.socketFiles
-                state.backend = group.backendName
-                state.loopsRunning = group.loops.count
-                if let graceful = state.pendingStop {
-                    state.removeSocketFiles()
-                    group.requestStop(graceful: graceful)
+            // A reload waits for the whole start: once it runs, it finds the loops running.
+            let (group, metrics) = try reloading.withLock { () throws(EchoServerError) in
+                let (group, listeners) = try makeLoops()
+                let metrics: MetricsServer?
+                do throws(EchoServerError) {
+                    metrics = try startMetricsServer()
+                } catch {
+                    listeners.removeSocketFiles()
+                    throw error
                 }
+                state.withLock { state in
+                    state.metrics = metrics
+                    state.phase = .running(group)
+                    state.addresses = listeners.listeners.filter { $0.kind != .udp }.map(\.address)
+                    state.udpAddresses = listeners.listeners.filter { $0.kind == .udp }.map(\.address)
+                    state.socketFiles = listeners.socketFiles
+                    state.backend = group.backendName
+                    state.loopsRunning = group.loops.count
+                    if let graceful = state.pendingStop {
+                        state.removeSocketFiles()
+                        group.requestStop(graceful: graceful)
+                    }
+                }
+                return (group, metrics)
             }
             if metrics != nil { finished.enter() }  // left once it has stopped, after the loops
             readiness.listening(localAddresses)
@@ -324,7 +328,7 @@ public final class EchoServer: Sendable {
             throw .invalidConfiguration(error.message)
         }
         let coreBackend = backend == "auto" ? String(cString: ce_backend_default()) : backend
-        let count = configuration.resolvedThreads
+        let count = executors.count  // as many loops as executors, however the CPU mask changed since init
         let maxConnections = ConnectionLimit.fit(configuration.maxConnections, backend: coreBackend,
                                                  loops: count, logger: logger)
         guard let budget = ConnectionBudget(max: maxConnections) else {
@@ -465,10 +469,17 @@ public final class EchoServer: Sendable {
         }
         guard last else { return }
         // The tasks of async hooks left (a datagram's, one that outlived its connection's
-        // close) are cancelled now, and the server is finished once they have ended.
+        // close) are cancelled now, and the server is finished once they have ended, or once
+        // the shutdown timeout has passed for those that ignore their cancellation.
         hookTasks.cancelAll()
         finished.enter()
-        hookTasks.whenNoneRun { [finished] in finished.leave() }
+        hookTasks.whenNoneRun(within: configuration.shutdownTimeout) { [finished, logger] stillRunning in
+            if stillRunning > 0 {
+                logger.warning("\(stillRunning) async hook task(s) still running after the shutdown timeout: "
+                               + "they ignore cancellation, and their replies go nowhere")
+            }
+            finished.leave()
+        }
         // Serving until now (/readyz said 503 throughout the drain); the server is finished
         // once it has stopped too, so its port is free when wait() returns.
         if let metrics {

@@ -29,8 +29,16 @@ final class HookTasks: Sendable {
         running.withLock { Array($0.values) }.forEach { $0.cancel() }
     }
 
-    /// Calls `body` once no task runs (at once if none does).
-    func whenNoneRun(_ body: @escaping @Sendable () -> Void) {
-        group.notify(queue: .global(), execute: body)
+    /// Calls `body` once, when no task runs (at once if none does) or after `limit` with the
+    /// number still running then: a task that ignores its cancellation cannot hold a stop.
+    func whenNoneRun(within limit: Duration, _ body: @escaping @Sendable (_ stillRunning: Int) -> Void) {
+        let called = Locked(false)
+        let once: @Sendable (Int) -> Void = { left in
+            if called.withLock({ was in defer { was = true }; return !was }) { body(left) }
+        }
+        group.notify(queue: .global()) { once(0) }
+        let (seconds, attoseconds) = limit.components
+        let nanoseconds = Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)
+        DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(nanoseconds)) { [self] in once(count) }
     }
 }

@@ -73,9 +73,15 @@ public final class SignalHandling: Sendable {
             var set = sigset_t()
             sigemptyset(&set)
             for signal in handledSignals { sigaddset(&set, signal.rawValue) }
-            pthread_sigmask(SIG_BLOCK, &set, nil)
-            state.subscription = try SignalDispatcher.shared.subscribe(handledSignals) { [self] signal, at in
-                handle(signal, arrivedAt: at)
+            var before = sigset_t()
+            pthread_sigmask(SIG_BLOCK, &set, &before)
+            do throws(SignalError) {
+                state.subscription = try SignalDispatcher.shared.subscribe(handledSignals) { [self] signal, at in
+                    handle(signal, arrivedAt: at)
+                }
+            } catch {
+                pthread_sigmask(SIG_SETMASK, &before, nil)  // nothing takes them: leave them deliverable
+                throw error
             }
         }
     }
