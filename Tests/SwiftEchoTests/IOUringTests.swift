@@ -121,7 +121,8 @@ struct IOUringTests {
         let stuck = try TestClient(port: second.port, receiveBuffer: 4096)
         _ = stuck.sendUntilStalled(quiet: 0.3, limit: 8 << 20)
         second.send(signal: SIGTERM)
-        usleep(400_000)  // past the 200 ms in which a repeat is the same request
+        #expect(second.waitForOutput(containing: "stopping gracefully", timeout: 5))
+        usleep(250_000)  // past the 200 ms in which a repeat is the same request
         second.send(signal: SIGTERM)
         #expect(second.waitForExit(timeout: 5) == .exited(128 + SIGTERM))
     }

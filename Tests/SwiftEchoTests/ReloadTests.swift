@@ -85,14 +85,18 @@ import Testing
         #expect(server.logger.label == "test", "the same logger, reconfigured")
     }
 
-    /// `slow-hook` reaches the loops: a 20 ms hook is slow for a 5 ms threshold only.
+    /// `slow-hook` reaches the loops: a 20 ms hook is slow for a 5 ms threshold, and not for
+    /// the 10 s one it starts with (however late a loaded machine runs it).
     @Test(arguments: EchoTests.backends)
     func aNewSlowHookThresholdCountsTheNextCall(backend: String) throws {
         let slow = Hook.map { message in
             usleep(20_000)
             return message.text
         }
-        let server = try startServer(slow, framing: .line) { $0.backend = Backend(rawValue: backend)! }
+        let server = try startServer(slow, framing: .line) {
+            $0.backend = Backend(rawValue: backend)!
+            $0.slowHook = .seconds(10)
+        }
         defer { try? server.stopAndWait() }
         let client = try TestClient(port: server.port)
         #expect(try client.roundTrip(Array("a\n".utf8)))

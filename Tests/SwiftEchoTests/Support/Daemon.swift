@@ -20,6 +20,8 @@ final class Daemon: @unchecked Sendable {
     private(set) var listeningAddresses: [String] = []
     /// Open descriptors once listening: the count every end-to-end test returns to.
     private(set) var baselineDescriptors = -1
+    /// Whether the program stops the processes it started when it gets SIGTERM (echo-bench).
+    private let stopsWhatItStarted: Bool
     private let stderrBuffer = OutputBuffer()
     private let stdoutBuffer = OutputBuffer()
     private let readersDone = DispatchGroup()
@@ -95,6 +97,7 @@ final class Daemon: @unchecked Sendable {
             throw TestClientError("posix_spawn(\(argv[0])): \(String(cString: strerror(rc)))")
         }
         pid = child
+        stopsWhatItStarted = program.hasSuffix("/echo-bench")
         collect(errPipe[0], into: stderrBuffer)
         collect(outPipe[0], into: stdoutBuffer)
     }
@@ -103,9 +106,17 @@ final class Daemon: @unchecked Sendable {
     /// stderr holds a sanitizer report (the daemon is built with the tests' sanitizer).
     deinit {
         if termination == nil {
-            kill(pid, SIGKILL)
-            var status: Int32 = 0
-            waitpid(pid, &status, 0)
+            // echo-bench runs its servers in process groups of their own: asked to stop, it
+            // stops them; killed, it would leave them running.
+            if stopsWhatItStarted {
+                kill(pid, SIGTERM)
+                _ = waitForExit(timeout: 5)
+            }
+            if termination == nil {
+                kill(pid, SIGKILL)
+                var status: Int32 = 0
+                waitpid(pid, &status, 0)
+            }
         }
         _ = readersDone.wait(timeout: .now() + 2)
         let text = stderr

@@ -19,20 +19,24 @@ struct PeerSocketOptions: Equatable, CustomStringConvertible {
     static let unavailableReason: String? = pidfdOpen == nil || pidfdGetfd == nil
         ? "this C library has no pidfd_getfd()" : nil
 
-    /// The options of each established TCP connection process `pid` holds, by descriptor.
-    static func ofConnections(in pid: pid_t) throws -> [Int32: PeerSocketOptions] {
+    /// The options of each connected stream socket of `domains` (TCP by default) process `pid`
+    /// holds beyond its standard streams, by descriptor.
+    static func ofConnections(in pid: pid_t, domains: [Int32] = [AF_INET, AF_INET6]) throws -> [Int32: PeerSocketOptions] {
         guard let open = pidfdOpen, let getfd = pidfdGetfd else { throw TestClientError(unavailableReason!) }
         let pidfd = open(pid, 0)
         guard pidfd >= 0 else { throw TestClientError("pidfd_open(\(pid)): \(String(cString: strerror(errno)))") }
         defer { close(pidfd) }
         var result: [Int32: PeerSocketOptions] = [:]
-        for target in socketDescriptors(of: pid) {
+        for target in socketDescriptors(of: pid) where target > 2 {
             let fd = getfd(pidfd, target, 0)
-            guard fd >= 0 else { continue }  // closed meanwhile
+            guard fd >= 0 else {
+                if errno == EBADF { continue }  // closed meanwhile
+                throw TestClientError("pidfd_getfd(\(pid), \(target)): \(String(cString: strerror(errno)))")
+            }
             defer { close(fd) }
             guard option(fd, SOL_SOCKET, SO_TYPE) == Int32(SOCK_STREAM.rawValue),
                   option(fd, SOL_SOCKET, SO_ACCEPTCONN) == 0,
-                  [AF_INET, AF_INET6].contains(option(fd, SOL_SOCKET, SO_DOMAIN)) else { continue }
+                  domains.contains(option(fd, SOL_SOCKET, SO_DOMAIN)) else { continue }
             result[target] = PeerSocketOptions(
                 keepalive: option(fd, SOL_SOCKET, SO_KEEPALIVE) != 0,
                 idleSeconds: option(fd, Int32(IPPROTO_TCP), TCP_KEEPIDLE),
