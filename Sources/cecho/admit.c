@@ -35,10 +35,6 @@ static void refuse(ce_conns *cs, int fd, const ce_sockaddr *peer, _Atomic uint64
 }
 
 ce_conn *ce_conns_admit(ce_conns *cs, int fd, const ce_sockaddr *peer, int fd_bound) {
-    if (cs->refusing) { /* handed over by another loop while this one stops: never drained */
-        close(fd);
-        return NULL;
-    }
     ce_counters *n = &cs->counters;
     /* The allow list first: who the operator did not let in costs nothing else (a notice:
      * refusing them is the policy working). Behind a balancer the peer is the balancer: it

@@ -136,7 +136,6 @@ typedef struct ce_conns {
     ce_access *access;      /* the shared policy, or NULL */
     uint64_t now_ms;        /* monotonic, read once per turn by the engine */
     uint64_t next_conn_id;
-    int refusing;           /* the loop is stopping: new connections are closed at once */
     ce_conn **table;        /* table[fd]: the connection on fd, or NULL */
     int setsize;            /* descriptors below this can be tracked */
     uint32_t count;         /* connections open */

@@ -34,8 +34,8 @@ typedef struct ce_ring {
     unsigned cq_mask;
     struct io_uring_cqe *cqes;
     /* the mappings, for unmapping */
-    void *sq_map, *cq_map;
-    size_t sq_map_len, cq_map_len, sqes_len;
+    void *sq_map;
+    size_t sq_map_len, sqes_len;
 } ce_ring;
 
 /* Create a ring of `entries` SQEs and `cq_entries` CQEs with setup `flags`. 0, or -1 with

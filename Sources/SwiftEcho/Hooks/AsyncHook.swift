@@ -102,7 +102,9 @@ public protocol AsyncConnectionHandler: AnyObject {
     /// this connection (reason ``CloseReason/hookError``) and is logged. The task is cancelled
     /// when the connection closes first (a stop, a timeout, the peer).
     func messageReceived(_ message: AsyncMessage) async throws -> AsyncReply
-    /// The connection closed; called once, last, on the loop's thread.
+    /// The connection closed; called once, on the loop's thread. A `messageReceived` still
+    /// running then has been cancelled and may resume after this call: keep what it touches
+    /// valid until it returns.
     func connectionClosed(_ connection: Connection, reason: CloseReason)
 }
 

@@ -7,7 +7,7 @@ import Darwin
 /// A POSIX signal, by its number, with names for the ones a server cares about.
 ///
 /// ```swift
-/// for await signal in ProcessSignal.stream(of: [.hangup]) {
+/// for await signal in try ProcessSignal.stream(of: [.hangup]) {
 ///     logger.notice("received \(signal): reloading")
 /// }
 /// ```

@@ -434,7 +434,7 @@ int ce_loop_run(ce_loop *loop, char *err, size_t errlen);
  * connection cleanly, force the rest at the shutdown deadline) or, with graceful == 0, at
  * once. Safe from any thread and from a signal handler. */
 void ce_loop_stop(ce_loop *loop, int graceful);
-/* Deliver deferred reply `deferral` (ce_reply_deferral(), or 0 for a datagram) of connection
+/* Deliver deferred reply `deferral` (ce_reply_deferral(); a datagram's is ignored) of connection
  * (`fd`, `id`) of this loop, from any thread: the bytes are copied, framed like any reply,
  * and sent in message order. `action` is CE_ACTION_REPLY, _DECLINE, _REPLY_AND_CLOSE, _CLOSE,
  * or _FAIL with `data` saying why (logged; the connection closes as for a failing hook). A
