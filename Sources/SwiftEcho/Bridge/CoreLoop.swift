@@ -142,10 +142,10 @@ final class CoreLoop: @unchecked Sendable {
         return ce_loop_reconfigure(raw, &config) == 0
     }
 
-    /// Waits, at most `timeout` seconds, until the loop has served what was posted to it
+    /// Waits, at most until `deadline`, until the loop has served what was posted to it
     /// before (a reload's settings: then they are in force). Returns at once on the loop's
     /// own thread, and once the loop has ended.
-    func waitUntilServed(timeout: Double) {
+    func waitUntilServed(until deadline: DispatchTime) {
         if let thread = runner.withLock({ $0 }), pthread_equal(thread, pthread_self()) != 0 { return }
         let served = DispatchSemaphore(value: 0)
         let context = Unmanaged.passRetained(served)
@@ -156,7 +156,7 @@ final class CoreLoop: @unchecked Sendable {
             context.release()
             return
         }
-        _ = served.wait(timeout: .now() + timeout)
+        _ = served.wait(timeout: deadline)
     }
 
     /// The loop's counters now, as the core keeps them (a server sums its loops').

@@ -1,3 +1,4 @@
+import Dispatch
 import cecho
 
 /// The event loops of one server (`--threads`), each run on its own thread with its own
@@ -38,15 +39,21 @@ extension LoopGroup {
     /// Hands the reloadable settings of `configuration`, and `logger`, to what the loops share
     /// (the connection cap, fitted to the descriptors as at start; the access policy), then
     /// to every loop, each switching between two of its turns. Throws, having changed
-    /// nothing, when the policy's tables cannot be allocated.
+    /// nothing, when the policy's tables cannot be allocated; throws naming the loops that
+    /// could not be handed the settings (out of memory), which keep their old ones.
     func apply(_ configuration: Configuration, logger: Logger) throws(CoreError) {
         let maxConnections = ConnectionLimit.fit(configuration.maxConnections, backend: backendName,
                                                  loops: loops.count, logger: logger)
         try loops[0].access?.update(configuration, maxConnections: maxConnections)
         loops[0].budget.setMax(maxConnections)
-        loops.forEach { $0.apply(configuration, logger: logger) }
+        let refused = loops.indices.filter { !loops[$0].apply(configuration, logger: logger) }
         // Once this returns, a new connection gets the new settings, whichever loop takes it.
-        // Bounded: a loop held up by a slow hook takes them at its next turn all the same.
-        loops.forEach { $0.waitUntilServed(timeout: 2) }
+        // Bounded, for all loops together: a loop held up by a slow hook takes them at its
+        // next turn all the same.
+        let deadline = DispatchTime.now() + 2
+        loops.forEach { $0.waitUntilServed(until: deadline) }
+        if !refused.isEmpty {
+            throw CoreError(message: "out of memory handing the settings to loop(s) \(refused.map(String.init).joined(separator: ", "))")
+        }
     }
 }
