@@ -40,8 +40,14 @@ extension Adversarial {
             let echoed = try reader.value(timeout: 30 * Sanitizer.slowdown)
             let cpu = daemon.probe.cpuSeconds - cpuBefore
             #expect(mismatch(echoed, stream) == nil)
-            let stats = try daemon.stats()
-            #expect(stats["bytes.in"] == UInt64(count) && stats["bytes.out"] == UInt64(count))
+            // The loop counts a send once it returns, which may be after the client has read
+            // the bytes: wait (bounded) for the count to catch up.
+            var stats: [String: UInt64] = [:]
+            let counted = waitUntil(timeout: 5) {
+                stats = (try? daemon.stats()) ?? [:]
+                return stats["bytes.out"] == UInt64(count)
+            }
+            #expect(counted && stats["bytes.in"] == UInt64(count), "\(stats)")
             // A read and a send per byte cost a few microseconds; 100 µs a byte is a storm.
             #expect(cpu < 2.0 * Sanitizer.slowdown, "server CPU \(cpu) s for \(count) one-byte messages")
             client.close()
