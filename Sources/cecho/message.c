@@ -237,6 +237,7 @@ void ce_conns_deliver_reply(ce_conns *cs, int fd, uint64_t id, uint64_t seq, ce_
     ce_conn *c = ce_conns_find(cs, fd);
     if (!c || c->id != id || !c->awaiting || seq != c->deferrals) {
         CE_COUNT(&cs->counters, late_replies, 1);
+        if (!ce_log_on(&cs->log, CE_LOG_DEBUG)) return; /* no line to format */
         char text[24];
         snprintf(text, sizeof text, "%" PRIu64, id);
         ce_log_field field = {"conn.id", text};
