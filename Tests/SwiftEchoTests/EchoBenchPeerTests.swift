@@ -18,12 +18,14 @@ import Testing
     }
 
     /// socat forks a child per connection, which execs cat: the listening process does almost
-    /// nothing. Its CPU per round trip must be that of all of them: within 20 % of what the
-    /// whole machine spent in the window (/proc/stat) less the load generator's, and less what
-    /// the other processes on the machine used (none on a quiet machine; on a shared one, other
-    /// people's compilers, or the tests running beside this one). What the others count misses
-    /// (a process that ended inside the window) only lowers the ratio, while a server measured
-    /// in part sits near 0 in every round: one round of five within 20 % is asked.
+    /// nothing (an accept and a fork per connection, a few per round), while its children copy
+    /// every byte twice through a pipe. Measured whole, the server spends more CPU per round
+    /// trip than the load generator (about 4× here); measured in part, about 1 % of it. That
+    /// ratio holds however busy the machine is, since both are measured the same way in the same
+    /// window. Against the whole machine (/proc/stat less the load generator and the other
+    /// processes), what "others" misses on a shared machine (processes that start and end inside
+    /// a window: the suites running beside this one) lowers the ratio, by half in CI: one round
+    /// of five between 0.3 and 1.5 is asked, which a server counted twice or in part misses.
     @Test(.enabled(if: Tool.runs("socat"), "socat is not installed (Debian package socat; .ci/run installs it)"),
           arguments: ["tree", "cgroup"])
     func aForkingServerIsMeasuredWhole(accounting: String) throws {
@@ -55,15 +57,11 @@ import Testing
             let machine = try #require(entry["machine_cpu_percent"] as? Double)
             let loadGenerator = try #require(entry["loadgen_cpu_percent"] as? Double)
             let others = try #require(entry["other_processes_cpu_percent"] as? Double)
+            #expect(server > loadGenerator / 2, "server CPU \(server) % against the load generator's \(loadGenerator) %")
             agreements.append(server / (machine - loadGenerator - others))
             busiest = max(busiest, others)
         }
-        // The listening process alone would be a few percent of the whole. Within 20 % where
-        // the machine is ours; where the other suites keep it busy (a sanitizer run, every
-        // suite at once), processes that start and end inside a window escape "others" and
-        // lower the ratio, so half of the whole is what can be asked there.
-        let bound = busiest < 25 ? 0.8...1.2 : 0.5...1.5
-        #expect(agreements.contains { bound.contains($0) },
+        #expect(agreements.contains { (0.3...1.5).contains($0) },
                 "server CPU ÷ (machine − load generator − others) per round: \(agreements); others up to \(busiest) %")
         #expect(!run.stdout.contains("cannot measure"))
     }
