@@ -24,10 +24,8 @@ final class NotifyReceiver {
         let bound = withUnsafePointer(to: &sa) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(length)) }
         }
-        guard bound == 0 else {
-            let reason = String(cString: strerror(errno))
-            close(fd)
-            throw TestClientError("bind(\(address)): \(reason)")
+        guard bound == 0 else {  // deinit closes fd (every property is set), as TestClient's does
+            throw TestClientError("bind(\(address)): \(String(cString: strerror(errno)))")
         }
     }
 

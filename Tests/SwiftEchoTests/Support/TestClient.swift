@@ -9,6 +9,11 @@ struct TestClientError: Error, CustomStringConvertible {
 /// A blocking TCP client for tests (`@unchecked Sendable`: one thread may read while another
 /// writes, as sockets allow). Every call that waits is bounded by `timeout`, so a
 /// server that misbehaves fails the test instead of hanging CI.
+///
+/// Once `fd` and `timeout` are set, `deinit` owns the descriptor, also when `init` throws after
+/// that: Swift runs a class's `deinit` once every stored property is set. Closing it in `init`
+/// as well closed whatever descriptor a parallel test had opened under the same number (a
+/// daemon's stderr pipe, which then died of SIGPIPE).
 final class TestClient: @unchecked Sendable {
     let fd: Int32
     var timeout: Double
@@ -37,20 +42,15 @@ final class TestClient: @unchecked Sendable {
             hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
             var local: UnsafeMutablePointer<addrinfo>?
             guard getaddrinfo(source, "0", &hints, &local) == 0, let address = local else {
-                Glibc.close(fd)
                 throw TestClientError("getaddrinfo(\(source)) failed")
             }
             defer { freeaddrinfo(local) }
             guard bind(fd, address.pointee.ai_addr, address.pointee.ai_addrlen) == 0 else {
-                let reason = String(cString: strerror(errno))
-                Glibc.close(fd)
-                throw TestClientError("bind(\(source)): \(reason)")
+                throw TestClientError("bind(\(source)): \(String(cString: strerror(errno)))")
             }
         }
         guard connect(fd, ai.pointee.ai_addr, ai.pointee.ai_addrlen) == 0 else {
-            let reason = String(cString: strerror(errno))
-            Glibc.close(fd)
-            throw TestClientError("connect(\(host):\(port)): \(reason)")
+            throw TestClientError("connect(\(host):\(port)): \(String(cString: strerror(errno)))")
         }
     }
 
@@ -73,9 +73,7 @@ final class TestClient: @unchecked Sendable {
             }
         }
         guard rc == 0 else {
-            let reason = String(cString: strerror(errno))
-            Glibc.close(fd)
-            throw TestClientError("connect(unix:\(path)): \(reason)")
+            throw TestClientError("connect(unix:\(path)): \(String(cString: strerror(errno)))")
         }
     }
 

@@ -20,10 +20,8 @@ final class UDPClient {
             let bound = withUnsafePointer(to: &local) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, localLength) }
             }
-            guard bound == 0 else {
-                let reason = String(cString: strerror(errno))
-                Glibc.close(fd)
-                throw TestClientError("bind(\(source ?? "*"):\(sourcePort)): \(reason)")
+            guard bound == 0 else {  // deinit closes fd (every property is set), as TestClient's does
+                throw TestClientError("bind(\(source ?? "*"):\(sourcePort)): \(String(cString: strerror(errno)))")
             }
         }
     }
