@@ -106,9 +106,12 @@ static int hook_datagram(ce_conns *cs, int fd, const char *local, const ce_socka
         else ce_datagram_drop(cs, &n->replies_too_large, &cs->udp_log.max_reply, CE_LOG_WARNING, peer, "reply over max-reply");
         break;
     case CE_ACTION_DEFER:
-        if (pend(cs, fd, c.id, peer, peer_len, len) == -1)
+        if (pend(cs, fd, c.id, peer, peer_len, len) == -1) {
             ce_datagram_drop(cs, &n->udp_deferred_refused, &cs->udp_log.deferred, CE_LOG_WARNING, peer,
                              "deferred reply refused: too many datagrams awaiting one");
+            /* Nobody waits for this reply: the hook can stop working on it. */
+            if (cs->hooks.abandoned) cs->hooks.abandoned(cs->hooks.ctx, c.user);
+        }
         break;
     case CE_ACTION_FAIL:
         ce_datagram_drop(cs, &n->hook_errors, &cs->udp_log.hook_failed, CE_LOG_WARNING, peer,

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Testing
+import cecho
 @testable import SwiftEcho
 
 /// UDP echo (RFC 862) and its protection against reflection and amplification, end to end:
@@ -156,6 +157,79 @@ import Testing
         #expect(waitUntil(timeout: 2) { server.stats.udpTooLarge == 1 })
         #expect(waitUntil(timeout: 2) { events.withLock { $0.count } == 9 })
         #expect(events.withLock { $0 } == Array(repeating: ["opened", "message", "closed: datagram answered"], count: 3).flatMap { $0 })
+    }
+
+    /// A loop keeps at most 64 senders waiting for a deferred reply (CE_UDP_PENDING). Past
+    /// them a deferral is refused, and the hook is told: a handle's `send` returns false, and
+    /// nothing goes out. The 64 kept are answered.
+    @Test func aDeferralNobodyWaitsForIsRefusedToItsHandle() throws {
+        let handles = Locked<[DeferredReply]>([])
+        let server = try startServer(Hook { _, reply in
+            let later = reply.replyLater()
+            handles.withLock { $0.append(later) }
+        }) { $0.udp = true }
+        defer { try? server.stopAndWait() }
+        let client = try UDPClient(port: server.port)
+        for index in 0..<70 { try client.send(Array("datagram \(index)".utf8)) }
+        #expect(waitUntil(timeout: 5) { handles.withLock { $0.count } == 70 })
+        #expect(server.stats.udpDeferredRefused == 6)
+        let sent = handles.withLock { $0 }.map { $0.send("ok") }  // no longer than its datagram
+        #expect(sent == Array(repeating: true, count: 64) + Array(repeating: false, count: 6))
+        var answers: [[UInt8]] = []
+        while answers.count < 64, let answer = client.receive(timeout: 5) { answers.append(answer) }
+        #expect(answers == Array(repeating: Array("ok".utf8), count: 64))
+        #expect(client.receive(timeout: 0.3) == nil, "a refused deferral sent nothing")
+        #expect(server.stats.lateReplies == 0)
+    }
+
+    /// The same for async hooks, whose tasks the server owns: a refused datagram's task is
+    /// cancelled at once, and no more than 64 run per loop.
+    @Test func anAsyncDatagramNobodyWaitsForIsCancelled() throws {
+        let started = Locked(0), cancelled = Locked(0)
+        let server = try startServer(.async { message in
+            started.withLock { $0 += 1 }
+            do {
+                try await Task.sleep(for: .seconds(600))
+            } catch {
+                cancelled.withLock { $0 += 1 }
+                throw error
+            }
+            return message.bytes
+        }) { $0.udp = true }
+        defer { try? server.stopAndWait() }
+        let client = try UDPClient(port: server.port)
+        for index in 0..<70 { try client.send(Array("\(index)".utf8)) }
+        #expect(waitUntil(timeout: 5) { started.withLock { $0 } == 70 })
+        #expect(waitUntil(timeout: 5) { cancelled.withLock { $0 } == 6 })
+        #expect(server.stats.udpDeferredRefused == 6)
+        #expect(server.hookTasks.count == 64)
+    }
+
+    /// A sender waits at most 30 s (CE_UDP_PENDING_MS): its entry is then free for a newer
+    /// datagram, and an async hook's 65th task awaited on the loop cancels the oldest, whose
+    /// answer could no longer go out. 31 s long, beside the other suites.
+    @Test func anAsyncDatagramPastItsWaitIsCancelledWhenANewOneNeedsItsPlace() throws {
+        let started = Locked(0), cancelled = Locked<[String]>([])
+        let server = try startServer(.async { message in
+            started.withLock { $0 += 1 }
+            do {
+                try await Task.sleep(for: .seconds(600))
+            } catch {
+                cancelled.withLock { $0.append(message.text) }
+                throw error
+            }
+            return message.bytes
+        }) { $0.udp = true }
+        defer { try? server.stopAndWait() }
+        let client = try UDPClient(port: server.port)
+        for index in 0..<64 { try client.send(Array("\(index)".utf8)) }
+        #expect(waitUntil(timeout: 5) { started.withLock { $0 } == 64 })
+        Thread.sleep(forTimeInterval: Double(CE_UDP_PENDING_MS) / 1000 + 0.5)
+        #expect(cancelled.withLock { $0 }.isEmpty, "nothing is cancelled before a newer datagram needs the place")
+        try client.send(Array("newer".utf8))
+        #expect(waitUntil(timeout: 5) { cancelled.withLock { $0 } == ["0"] })
+        #expect(server.stats.udpDeferredRefused == 0)
+        #expect(server.hookTasks.count == 64)
     }
 
     @Test func theUDPFlagFromEverySource() throws {

@@ -28,7 +28,8 @@ final class AsyncConnection: @unchecked Sendable {
     /// The hook call is still under way: an outcome now is answered in place.
     private var callUnderWay = false
     private var inPlace: Outcome?
-    /// The answer in flight will not be taken (`--reply-timeout` passed): its task was cancelled.
+    /// The answer in flight will not be taken (`--reply-timeout` passed, or no sender waits for
+    /// a datagram's): its task was cancelled.
     private var abandoned = false
     /// Why it closed, once it has.
     var closed: CloseReason?
@@ -87,7 +88,10 @@ final class AsyncConnection: @unchecked Sendable {
         tasks.end(self)
     }
 
-    /// The answer in flight passed `--reply-timeout`: cancel its task, and send nothing.
+    /// An answer is in flight, and will be taken when it comes.
+    var isAwaited: Bool { inFlight != 0 && !abandoned }
+
+    /// The answer in flight will not be taken: cancel its task, and send nothing.
     func abandon(tasks: HookTasks) {
         guard inFlight != 0 else { return }
         abandoned = true
@@ -110,6 +114,22 @@ final class AsyncConnection: @unchecked Sendable {
             (bytes, action) = (Array(String(describing: error).utf8), CE_ACTION_FAIL)
         }
         loop?.postReply(fd: fd, id: connection.id, deferral: deferral, bytes: bytes, action: action)
+    }
+}
+
+/// The datagrams of one loop whose async answers are awaited, oldest first. The core keeps at
+/// most CE_UDP_PENDING senders waiting, reusing the entries of those that waited past
+/// CE_UDP_PENDING_MS; so when more answers than that are awaited, the oldest can no longer go
+/// out: it is abandoned and its task cancelled. A loop thus runs at most that many datagram
+/// tasks, whatever its hook does. Only on the loop's thread.
+final class AwaitedDatagrams {
+    private var states: [AsyncConnection] = []
+
+    func append(_ state: AsyncConnection, tasks: HookTasks) {
+        states.append(state)
+        guard states.count > Int(CE_UDP_PENDING) else { return }
+        states.removeAll { !$0.isAwaited }
+        if states.count > Int(CE_UDP_PENDING) { states.removeFirst().abandon(tasks: tasks) }
     }
 }
 
@@ -166,19 +186,24 @@ let asyncMessageTrampoline: @convention(c) (
                          into: core)
 }
 
-/// `closed`: cancel the task in flight (not a datagram's: its reply still goes out), tell
-/// the handler, release the state.
+/// `closed`: cancel the task in flight (not a datagram's: its reply still goes out, while the
+/// core keeps its sender), tell the handler, release the state.
 let asyncClosedTrampoline: @convention(c) (UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, ce_close_reason) -> Void = { context, connectionContext, reason in
     guard let context, let connectionContext else { return }
     let bridge = Unmanaged<HookBridge>.fromOpaque(context).takeUnretainedValue()
     let state = Unmanaged<AsyncConnection>.fromOpaque(connectionContext).takeRetainedValue()
     let why = CloseReason(reason)
     state.closed = why
-    if why != .datagramAnswered, state.inFlight != 0 { bridge.tasks.cancel(state) }
+    if why == .datagramAnswered {
+        if state.isAwaited { bridge.awaitedDatagrams.append(state, tasks: bridge.tasks) }
+    } else if state.inFlight != 0 {
+        bridge.tasks.cancel(state)
+    }
     state.handler?.connectionClosed(state.connection, reason: why)
 }
 
-/// `abandoned`: the reply passed `--reply-timeout`; cancel its task, and send nothing.
+/// `abandoned`: the reply passed `--reply-timeout`, or no sender waits for a datagram's (the
+/// core's table was full); cancel its task, and send nothing.
 let asyncAbandonedTrampoline: @convention(c) (UnsafeMutableRawPointer?, UnsafeMutableRawPointer?) -> Void = { context, connectionContext in
     guard let context, let connectionContext else { return }
     let bridge = Unmanaged<HookBridge>.fromOpaque(context).takeUnretainedValue()

@@ -17,6 +17,8 @@ final class HookBridge: @unchecked Sendable {
     }
     /// The loop's executor, where async hooks run (kept apart: no weak load per message).
     private(set) var executor: LoopExecutor?
+    /// Async answers to datagrams still awaited. Only on the loop's thread.
+    let awaitedDatagrams = AwaitedDatagrams()
     /// The deferred replies of closure and handler hooks still due, by connection id: told
     /// when they can no longer be sent. Only on the loop's thread.
     private var due: [UInt64: DeferralState] = [:]
@@ -126,8 +128,8 @@ let coreClosedTrampoline: @convention(c) (UnsafeMutableRawPointer?, UnsafeMutabl
     box.handler.connectionClosed(box.connection, reason: CloseReason(reason))
 }
 
-/// `abandoned`: the deferred reply passed the reply timeout; its handle's completion would
-/// not be sent.
+/// `abandoned`: the deferred reply passed the reply timeout, or no sender waits for a
+/// datagram's (the core's table was full); its handle's completion would not be sent.
 let coreAbandonedTrampoline: @convention(c) (UnsafeMutableRawPointer?, UnsafeMutableRawPointer?) -> Void = { context, connectionContext in
     guard let context, let connectionContext else { return }
     let bridge = Unmanaged<HookBridge>.fromOpaque(context).takeUnretainedValue()

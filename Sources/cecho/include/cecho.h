@@ -285,8 +285,9 @@ typedef struct ce_hooks {
     /* The connection closed; its context is not used again. May be NULL. */
     void (*closed)(void *ctx, void *conn_ctx, ce_close_reason reason);
     /* The reply the connection's hook deferred will not be sent: it passed reply_timeout_ms,
-     * and the connection closes once the replies before it are sent. Stop working on it. May
-     * be NULL. */
+     * and the connection closes once the replies before it are sent; or, for a datagram, the
+     * table of senders awaiting a reply was full (called before `closed`). Stop working on
+     * it. May be NULL. */
     void (*abandoned)(void *ctx, void *conn_ctx);
 } ce_hooks;
 
@@ -324,8 +325,8 @@ void ce_reply_destroy(ce_reply *reply);
  * _CLOSE acts as _DECLINE and _REPLY_AND_CLOSE as _REPLY. A reply over the datagram's length
  * is dropped and counted (amplification). CE_ACTION_DEFER keeps the sender in a small table
  * (CE_UDP_PENDING per loop); ce_loop_post_reply(loop, fd, id, ...) sends the reply when it
- * comes, checked the same way. When the table is full the deferral is refused and counted, its
- * later reply counted as late; an entry waits at most CE_UDP_PENDING_MS. */
+ * comes, checked the same way. When the table is full the deferral is refused, counted and
+ * `abandoned`, its later reply counted as late; an entry waits at most CE_UDP_PENDING_MS. */
 #define CE_UDP_PENDING 64
 #define CE_UDP_PENDING_MS 30000
 
