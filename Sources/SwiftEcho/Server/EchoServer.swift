@@ -186,9 +186,7 @@ public final class EchoServer: Sendable {
             closeAndDrain(graceful: graceful)
         case .startDelay:
             logger.notice("draining: not ready, the listeners close in \(ValueSyntax.formatSeconds(delay)) s")
-            let (seconds, attoseconds) = delay.components
-            let nanoseconds = Double(seconds) * 1e9 + Double(attoseconds) / 1e9
-            DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(nanoseconds))) { [self] in
+            DispatchQueue.global().asyncAfter(deadline: .now() + delay.dispatchInterval) { [self] in
                 closeAndDrain(graceful: true)
             }
         case .awaitDelay:

@@ -37,8 +37,6 @@ final class HookTasks: Sendable {
             if called.withLock({ was in defer { was = true }; return !was }) { body(left) }
         }
         group.notify(queue: .global()) { once(0) }
-        let (seconds, attoseconds) = limit.components
-        let nanoseconds = Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)
-        DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(nanoseconds)) { [self] in once(count) }
+        DispatchQueue.global().asyncAfter(deadline: .now() + limit.dispatchInterval) { [self] in once(count) }
     }
 }
