@@ -566,13 +566,6 @@ static void *uring_create(ce_conns *cs, const ce_backend *backend, int setsize, 
     unsigned flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_R_DISABLED |
                      IORING_SETUP_SUBMIT_ALL;
     if (ce_ring_open(&e->ring, URING_ENTRIES, URING_CQ_ENTRIES, flags, err, errlen) == -1) {
-        /* io_uring_setup's own refusals get their likely cause; ce_ring_open's words stand otherwise. */
-        int refused = strncmp(err, "io_uring_setup(", 15) == 0;
-        if (refused && errno == EINVAL)
-            snprintf(err, errlen, "io_uring: the kernel lacks SINGLE_ISSUER or DEFER_TASKRUN (Linux 6.1)");
-        else if (refused && (errno == EPERM || errno == ENOSYS))
-            snprintf(err, errlen, "io_uring_setup(): %s (kernel.io_uring_disabled, a seccomp filter, or a kernel without io_uring)",
-                     strerror(errno));
         free(e);
         return NULL;
     }

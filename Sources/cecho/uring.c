@@ -40,7 +40,14 @@ int ce_ring_open(ce_ring *r, unsigned entries, unsigned cq_entries, unsigned fla
     int fd = sys_setup(entries, &p);
     if (fd < 0) {
         int saved = errno;
-        snprintf(err, errlen, "io_uring_setup(%u entries, flags 0x%x): %s", entries, flags, strerror(saved));
+        if (saved == EPERM || saved == ENOSYS)
+            snprintf(err, errlen, "io_uring_setup(): %s (kernel.io_uring_disabled, a seccomp filter, or a kernel without io_uring)",
+                     strerror(saved));
+        else if (saved == EINVAL)
+            snprintf(err, errlen, "io_uring_setup(): flags 0x%x refused (SINGLE_ISSUER and DEFER_TASKRUN need Linux 6.1)",
+                     flags);
+        else
+            snprintf(err, errlen, "io_uring_setup(%u entries): %s", entries, strerror(saved));
         errno = saved;
         return -1;
     }

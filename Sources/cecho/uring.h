@@ -39,7 +39,8 @@ typedef struct ce_ring {
 } ce_ring;
 
 /* Create a ring of `entries` SQEs and `cq_entries` CQEs with setup `flags`. 0, or -1 with
- * errno and `err` filled ("io_uring_setup(...): reason"). */
+ * errno and `err` filled, naming the likely cause where io_uring_setup refused (disabled,
+ * filtered, or a flag this kernel lacks). */
 int ce_ring_open(ce_ring *r, unsigned entries, unsigned cq_entries, unsigned flags, char *err, size_t errlen);
 void ce_ring_close(ce_ring *r);
 /* On the thread that will submit (IORING_SETUP_SINGLE_ISSUER): enable a ring created
