@@ -125,8 +125,9 @@ int ce_notify_send(const char *address, const char *state, char *err, size_t err
  * ce_dead_peer_user_timeout_ms(write_timeout_ms), so sent data left unacknowledged that long
  * ends it too. With both set, Linux ends a probed connection once the user timeout has passed
  * since the peer was last heard, at the next probe, whatever the probe count: about the
- * larger of keepalive + interval and the user timeout. The kernel reports either as ETIMEDOUT. Options the platform lacks are skipped.
- * Returns 0, or -1 with errno from the first option refused. Not for Unix sockets. */
+ * larger of keepalive + interval and the user timeout. The kernel reports either as
+ * ETIMEDOUT. Options the platform lacks are skipped. Returns 0, or -1 with errno from the
+ * first option refused. Not for Unix sockets. */
 int ce_net_set_dead_peer(int fd, uint32_t keepalive_s, uint64_t write_timeout_ms);
 /* The user timeout that goes with a write timeout: a quarter more, at least 2 s, so that the
  * loop's own write timeout fires first where both apply; 0 (off) for 0. */
