@@ -183,22 +183,13 @@ import cecho
     /// The same for async hooks, whose tasks the server owns: a refused datagram's task is
     /// cancelled at once, and no more than 64 run per loop.
     @Test func anAsyncDatagramNobodyWaitsForIsCancelled() throws {
-        let started = Locked(0), cancelled = Locked(0)
-        let server = try startServer(.async { message in
-            started.withLock { $0 += 1 }
-            do {
-                try await Task.sleep(for: .seconds(600))
-            } catch {
-                cancelled.withLock { $0 += 1 }
-                throw error
-            }
-            return message.bytes
-        }) { $0.udp = true }
+        let hook = NeverAnsweringHook()
+        let server = try startServer(hook.hook) { $0.udp = true }
         defer { try? server.stopAndWait() }
         let client = try UDPClient(port: server.port)
         for index in 0..<70 { try client.send(Array("\(index)".utf8)) }
-        #expect(waitUntil(timeout: 5) { started.withLock { $0 } == 70 })
-        #expect(waitUntil(timeout: 5) { cancelled.withLock { $0 } == 6 })
+        #expect(waitUntil(timeout: 5) { hook.started.withLock { $0 } == 70 })
+        #expect(waitUntil(timeout: 5) { hook.cancelled.withLock { $0 }.count == 6 })
         #expect(server.stats.udpDeferredRefused == 6)
         #expect(waitUntil(timeout: 5) { server.hookTasks.count == 64 }, "\(server.hookTasks.count) tasks")
     }
@@ -207,25 +198,16 @@ import cecho
     /// datagram, and an async hook's 65th task awaited on the loop cancels the oldest, whose
     /// answer could no longer go out. 31 s long, beside the other suites.
     @Test func anAsyncDatagramPastItsWaitIsCancelledWhenANewOneNeedsItsPlace() throws {
-        let started = Locked(0), cancelled = Locked<[String]>([])
-        let server = try startServer(.async { message in
-            started.withLock { $0 += 1 }
-            do {
-                try await Task.sleep(for: .seconds(600))
-            } catch {
-                cancelled.withLock { $0.append(message.text) }
-                throw error
-            }
-            return message.bytes
-        }) { $0.udp = true }
+        let hook = NeverAnsweringHook()
+        let server = try startServer(hook.hook) { $0.udp = true }
         defer { try? server.stopAndWait() }
         let client = try UDPClient(port: server.port)
         for index in 0..<64 { try client.send(Array("\(index)".utf8)) }
-        #expect(waitUntil(timeout: 5) { started.withLock { $0 } == 64 })
+        #expect(waitUntil(timeout: 5) { hook.started.withLock { $0 } == 64 })
         Thread.sleep(forTimeInterval: Double(CE_UDP_PENDING_MS) / 1000 + 0.5)
-        #expect(cancelled.withLock { $0 }.isEmpty, "nothing is cancelled before a newer datagram needs the place")
+        #expect(hook.cancelled.withLock { $0 }.isEmpty, "nothing is cancelled before a newer datagram needs the place")
         try client.send(Array("newer".utf8))
-        #expect(waitUntil(timeout: 5) { cancelled.withLock { $0 } == ["0"] })
+        #expect(waitUntil(timeout: 5) { hook.cancelled.withLock { $0 } == ["0"] })
         #expect(server.stats.udpDeferredRefused == 0)
         #expect(waitUntil(timeout: 5) { server.hookTasks.count == 64 }, "\(server.hookTasks.count) tasks")
     }
@@ -288,6 +270,26 @@ private final class LaterHandler: ConnectionHandler {
     }
     func connectionClosed(_ connection: Connection, reason: CloseReason) {
         events.withLock { $0.append("closed: \(reason)") }
+    }
+}
+
+/// An async hook whose answers wait ten minutes: it counts the calls, and names the messages
+/// whose task was cancelled.
+private final class NeverAnsweringHook: Sendable {
+    let started = Locked(0)
+    let cancelled = Locked<[String]>([])
+
+    var hook: Hook {
+        .async { [started, cancelled] message in
+            started.withLock { $0 += 1 }
+            do {
+                try await Task.sleep(for: .seconds(600))
+            } catch {
+                cancelled.withLock { $0.append(message.text) }
+                throw error
+            }
+            return message.bytes
+        }
     }
 }
 
